@@ -1,0 +1,72 @@
+//! `rowport export FORMAT RESOURCE`: stream a resource's rows to a file or stdout.
+
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+use anyhow::Result;
+use rowport::{Context, ExportOptions};
+use rowport_formats::{open_writer, Format, WriteOptions};
+
+use super::{open_session, parse_encoding, temp_beside};
+use crate::cli::{ExportArgs, GlobalArgs};
+use crate::failure::{ExitCode, Failure};
+
+pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let format: Format = args
+        .format
+        .parse()
+        .map_err(|e: rowport_formats::UnknownFormat| Failure::usage(e.to_string()))?;
+    let write_options = WriteOptions {
+        encoding: parse_encoding(args.encoding.as_deref())?,
+        ..WriteOptions::default()
+    };
+    let mut session = open_session(global, &args.resource)?;
+    let options = ExportOptions {
+        fields: args.fields.clone(),
+        context: Context::default(),
+    };
+    let rows = match &args.output {
+        None => {
+            let stdout = std::io::stdout().lock();
+            let writer = open_writer(format, Box::new(BufWriter::new(stdout)), &write_options)?;
+            rowport::export(&session.resource, session.store.as_mut(), writer, &options)
+                .map_err(Failure::from)?
+        }
+        Some(path) => {
+            let mut temp = temp_beside(path)?;
+            let rows = {
+                let writer = open_writer(
+                    format,
+                    Box::new(BufWriter::with_capacity(1 << 16, temp.as_file_mut())),
+                    &write_options,
+                )?;
+                rowport::export(&session.resource, session.store.as_mut(), writer, &options)
+                    .map_err(Failure::from)?
+            };
+            temp.as_file_mut().flush()?;
+            temp.persist(path).map_err(|e| {
+                Failure::new(
+                    ExitCode::Io,
+                    format!(
+                        "cannot write {}: {}",
+                        path.display(),
+                        super::import::io_reason(&e.error)
+                    ),
+                )
+            })?;
+            rows
+        }
+    };
+    let target = args
+        .output
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "standard output".to_owned());
+    eprintln!(
+        "exported {} rows to {target} ({:.2} s)",
+        rowport::result::group(rows),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::Success)
+}

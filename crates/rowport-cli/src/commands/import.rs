@@ -1,0 +1,153 @@
+//! `rowport import RESOURCE FILE`: read a file, import its rows, report.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+
+use anyhow::Result;
+use rowport::{Context, ImportOptions, ImportResult};
+use rowport_formats::{open_reader, Format, ReadOptions};
+use serde::Serialize;
+
+use super::{display_name, open_session, parse_encoding};
+use crate::cli::{GlobalArgs, ImportArgs};
+use crate::failure::{ExitCode, Failure};
+
+/// Row errors printed on the terminal before the rest are only counted.
+const SHOWN_ERRORS: usize = 20;
+
+pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
+    let file_name = display_name(&args.file);
+    let stdin = args.file.as_os_str() == "-";
+    let format = match &args.format {
+        Some(name) => name
+            .parse::<Format>()
+            .map_err(|e| Failure::usage(e.to_string()))?,
+        None if stdin => {
+            return Err(Failure::usage("cannot tell the format of standard input")
+                .hint("pass --format csv, tsv or json")
+                .into())
+        }
+        None => Format::from_path(&args.file).ok_or_else(|| {
+            Failure::usage(format!(
+                "cannot tell the format of {file_name} from its name"
+            ))
+            .hint("pass --format csv, tsv or json")
+        })?,
+    };
+    let options = ReadOptions {
+        encoding: parse_encoding(args.encoding.as_deref())?,
+        ..ReadOptions::default()
+    };
+    let mut session = open_session(global, &args.resource)?;
+    let input: Box<dyn Read> = if stdin {
+        Box::new(BufReader::new(std::io::stdin()))
+    } else {
+        let file = File::open(&args.file).map_err(|e| {
+            Failure::new(
+                ExitCode::Io,
+                format!("cannot read {file_name}: {}", io_reason(&e)),
+            )
+        })?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    let mut reader = open_reader(format, input, &file_name, &options).map_err(Failure::from)?;
+    let import_options = ImportOptions {
+        dry_run: args.dry_run,
+        skip_invalid: args.skip_invalid,
+        raise_errors: args.raise_errors,
+        context: Context {
+            dry_run: args.dry_run,
+            file_name: file_name.clone(),
+            ..Context::default()
+        },
+        ..ImportOptions::default()
+    };
+    let result = rowport::import(
+        &session.resource,
+        session.store.as_mut(),
+        reader.as_mut(),
+        &import_options,
+    )
+    .map_err(Failure::from)?;
+
+    report(&file_name, &result, args.skip_invalid);
+    if args.json {
+        let out = JsonReport {
+            file: &file_name,
+            resource: &session.resource.name,
+            result: &result,
+        };
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &out)?;
+        writeln!(stdout)?;
+    }
+    Ok(if result.has_failures() && !args.skip_invalid {
+        ExitCode::Data
+    } else {
+        ExitCode::Success
+    })
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    file: &'a str,
+    resource: &'a str,
+    #[serde(flatten)]
+    result: &'a ImportResult,
+}
+
+/// The human report on stderr: row errors, the summary line, what was committed.
+fn report(file_name: &str, result: &ImportResult, skip_invalid: bool) {
+    let mut err = std::io::stderr().lock();
+    let label = if skip_invalid { "warning" } else { "error" };
+    for e in result.errors.iter().take(SHOWN_ERRORS) {
+        let _ = writeln!(err, "{label}: {}", e.describe(file_name));
+    }
+    let failed = result.totals.failed() as usize;
+    if failed > SHOWN_ERRORS.min(result.errors.len()) && result.errors.len() > SHOWN_ERRORS {
+        let _ = writeln!(
+            err,
+            "… and {} more row errors (--json lists every one)",
+            result.errors.len() - SHOWN_ERRORS
+        );
+    }
+    let _ = writeln!(err, "{}", result.summary());
+    if result.dry_run {
+        let _ = writeln!(err, "dry run: nothing was committed");
+    } else if result.has_failures() && !skip_invalid {
+        let _ = writeln!(
+            err,
+            "nothing was committed: {} {} failed",
+            rowport::result::group(result.totals.failed()),
+            if result.totals.failed() == 1 {
+                "row"
+            } else {
+                "rows"
+            }
+        );
+        let _ = writeln!(
+            err,
+            "hint: fix the rows above, or pass --skip-invalid to commit the valid rows"
+        );
+    } else if result.has_failures() {
+        let skipped = result.totals.invalid + result.totals.error;
+        let _ = writeln!(
+            err,
+            "committed the valid rows; {} failed {} left out",
+            rowport::result::group(skipped),
+            if skipped == 1 { "row was" } else { "rows were" }
+        );
+    }
+}
+
+/// An I/O error's reason without the OS error number.
+pub(super) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => {
+            let text = e.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_owned()
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Streaming readers and writers for the files rowport moves rows through.
+//!
+//! A [`RowReader`] yields one [`Row`] of [`Cell`]s at a time into a buffer the caller
+//! reuses, so memory does not grow with the file. A [`RowWriter`] takes rows one at a time
+//! and streams them out. Nothing here knows about databases or resources.
+//!
+//! Row numbers follow the file: for CSV and TSV a row's number is the line on which its
+//! record starts (the header is line 1, so the first data row of a plain file is row 2);
+//! for JSON it is the 1-based position of the object in the array.
+//!
+//! ```
+//! use rowport_formats::{open_reader, Format, ReadOptions, Row};
+//!
+//! let data = "isbn,name\n978,Dune\n979,Emma\n";
+//! let mut reader = open_reader(Format::Csv, Box::new(data.as_bytes()), "books.csv", &ReadOptions::default()).unwrap();
+//! assert_eq!(reader.headers(), ["isbn", "name"]);
+//! let mut row = Row::default();
+//! let mut names = Vec::new();
+//! while reader.read_row(&mut row).unwrap() {
+//!     names.push(row.cells[1].to_string());
+//! }
+//! assert_eq!(names, ["Dune", "Emma"]);
+//! ```
+#![forbid(unsafe_code)]
+
+mod cell;
+mod csv_format;
+mod encoding;
+mod error;
+mod format;
+mod json_format;
+mod transcode;
+
+pub use cell::Cell;
+pub use encoding::{Encoding, EncodingError};
+pub use error::FormatError;
+pub use format::{Format, UnknownFormat};
+
+use std::io::{Read, Write};
+
+/// One data row as read from a file: its number in the file and its cells, in header order.
+///
+/// Readers fill a `Row` the caller owns and reuses, so the cell buffers are recycled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    /// The row's number as the file numbers it (see the crate docs).
+    pub number: u64,
+    /// One cell per header, short rows padded with [`Cell::Empty`].
+    pub cells: Vec<Cell>,
+}
+
+/// Options that shape how a file is read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The text encoding; `None` means UTF-8, with a byte-order mark stripped when present.
+    pub encoding: Option<Encoding>,
+    /// The field delimiter for CSV; `None` means the format's own (`,` for CSV, tab for TSV).
+    pub delimiter: Option<u8>,
+}
+
+/// Options that shape how a file is written.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// The text encoding; `None` means UTF-8 without a byte-order mark.
+    pub encoding: Option<Encoding>,
+    /// The field delimiter for CSV; `None` means the format's own.
+    pub delimiter: Option<u8>,
+}
+
+/// A source of rows: the header first, then one row per call.
+pub trait RowReader {
+    /// The header cells, trimmed, in file order.
+    fn headers(&self) -> &[String];
+
+    /// Reads the next row into `row`, reusing its buffers. Returns `Ok(false)` at the end.
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError>;
+}
+
+/// A sink for rows: the header first, then rows, then `finish`.
+pub trait RowWriter {
+    /// Writes the header. Called once, before any row.
+    fn write_header(&mut self, headers: &[String]) -> Result<(), FormatError>;
+
+    /// Writes one row of cells, in header order.
+    fn write_row(&mut self, cells: &[Cell]) -> Result<(), FormatError>;
+
+    /// Completes the file (closing brackets, flushing buffers).
+    fn finish(self: Box<Self>) -> Result<(), FormatError>;
+}
+
+/// Opens a streaming reader for `format` over `input`. `source` names the input in errors
+/// (the file name as the user gave it, or `-` for standard input).
+pub fn open_reader<'a>(
+    format: Format,
+    input: Box<dyn Read + 'a>,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<Box<dyn RowReader + 'a>, FormatError> {
+    match format {
+        Format::Csv | Format::Tsv => Ok(Box::new(csv_format::CsvReader::new(
+            input,
+            source,
+            options.delimiter.unwrap_or(format.default_delimiter()),
+            options.encoding,
+        )?)),
+        Format::Json => Ok(Box::new(json_format::JsonReader::new(
+            input,
+            source,
+            options.encoding,
+        )?)),
+    }
+}
+
+/// Opens a streaming writer for `format` over `output`.
+pub fn open_writer<'a>(
+    format: Format,
+    output: Box<dyn Write + 'a>,
+    options: &WriteOptions,
+) -> Result<Box<dyn RowWriter + 'a>, FormatError> {
+    match format {
+        Format::Csv | Format::Tsv => Ok(Box::new(csv_format::CsvWriter::new(
+            output,
+            options.delimiter.unwrap_or(format.default_delimiter()),
+            options.encoding,
+        )?)),
+        Format::Json => Ok(Box::new(json_format::JsonWriter::new(
+            output,
+            options.encoding,
+        )?)),
+    }
+}

@@ -1,0 +1,540 @@
+//! `rowport.toml`: resources declared without Rust code.
+//!
+//! ```toml
+//! database = "sqlite://library.db"
+//!
+//! [resources.book]
+//! table = "book"                     # default: the resource's name
+//! import_id_fields = ["isbn"]
+//! skip_unchanged = true
+//!
+//! [resources.book.field.author]
+//! widget = "foreign_key"
+//! lookup = "name"                    # match the file's values against author.name
+//!
+//! [resources.book.field.categories]
+//! widget = "many_to_many"
+//! table = "category"
+//! lookup = "name"
+//! through = "book_categories"
+//! separator = "|"
+//! ```
+//!
+//! Every table of the database is also a resource of its own name, with the defaults that
+//! introspection gives it; a `[resources.X]` entry refines or renames one. Unknown keys are
+//! an error that names them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::field::Field;
+use crate::resource::Resource;
+use crate::store::{Store, StoreError, StoreErrorKind, TableSchema};
+use crate::value::{Value, ValueKind};
+use crate::widgets::{self, Widget};
+use rowport_formats::Cell;
+
+/// A `rowport.toml` that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {error}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML or has keys rowport does not know.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// What the parser said, with the line.
+        message: String,
+    },
+    /// A resource's declaration does not fit the database.
+    #[error("{path}: resource \"{resource}\": {message}")]
+    Resource {
+        /// The file (or `the database` for an undeclared resource).
+        path: String,
+        /// The resource.
+        resource: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No resource or table has that name.
+    #[error("no resource or table named \"{name}\"{}", suggestion.as_ref().map(|s| format!("; did you mean \"{s}\"?")).unwrap_or_default())]
+    UnknownResource {
+        /// The name asked for.
+        name: String,
+        /// The closest known name.
+        suggestion: Option<String>,
+    },
+    /// The database failed while resources were being built.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The parsed `rowport.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The database URL (`sqlite://path`); a relative SQLite path is relative to the file.
+    pub database: Option<String>,
+    /// Declared resources by name.
+    #[serde(default)]
+    pub resources: BTreeMap<String, ResourceConfig>,
+    /// Where the file was read from (empty for a config built in code).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// One `[resources.NAME]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceConfig {
+    /// The table (default: the resource's name).
+    pub table: Option<String>,
+    /// Only these fields, in this order.
+    pub fields: Option<Vec<String>>,
+    /// Fields left out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Fields that identify an existing row (default: the primary key).
+    #[serde(default)]
+    pub import_id_fields: Vec<String>,
+    /// Fields first on import.
+    #[serde(default)]
+    pub import_order: Vec<String>,
+    /// Fields first on export.
+    #[serde(default)]
+    pub export_order: Vec<String>,
+    /// Skip rows equal to the existing record.
+    pub skip_unchanged: Option<bool>,
+    /// List skipped rows in results.
+    pub report_skipped: Option<bool>,
+    /// Compute no diff.
+    pub skip_diff: Option<bool>,
+    /// One transaction per import.
+    pub use_transactions: Option<bool>,
+    /// Rows per batch.
+    pub batch_size: Option<usize>,
+    /// Field declarations by field name.
+    #[serde(default)]
+    pub field: BTreeMap<String, FieldConfig>,
+}
+
+/// One `[resources.NAME.field.FIELD]` table: the field's options and its widget's
+/// parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldConfig {
+    /// The header in the file (default: the field's name).
+    pub column_name: Option<String>,
+    /// The table column (default: the field's name, or `NAME_id` for a foreign key).
+    pub attribute: Option<String>,
+    /// The widget: integer, decimal, float, char, boolean, date, time, datetime,
+    /// foreign_key, many_to_many (default: from the column's type).
+    pub widget: Option<String>,
+    /// The value for empty cells.
+    pub default: Option<toml::Value>,
+    /// Export only.
+    #[serde(default)]
+    pub readonly: bool,
+    /// date/time/datetime: one `strftime` format or a list, tried in order.
+    pub format: Option<OneOrMany>,
+    /// char: empty cells become "" rather than null.
+    pub allow_blank: Option<bool>,
+    /// boolean: spellings of true.
+    pub true_values: Option<Vec<String>>,
+    /// boolean: spellings of false.
+    pub false_values: Option<Vec<String>>,
+    /// boolean: spellings of null.
+    pub null_values: Option<Vec<String>>,
+    /// foreign_key/many_to_many: the related table.
+    pub table: Option<String>,
+    /// foreign_key/many_to_many: the column the file's values are matched against.
+    pub lookup: Option<String>,
+    /// many_to_many: the link table.
+    pub through: Option<String>,
+    /// many_to_many: the link table's column for this resource's rows.
+    pub owner_column: Option<String>,
+    /// many_to_many: the link table's column for the related rows.
+    pub target_column: Option<String>,
+    /// many_to_many: what separates the values in a cell (default `,`).
+    pub separator: Option<String>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+            path: path.display().to_string(),
+            error,
+        })?;
+        let mut config = Config::parse(&text, path)?;
+        config.path = path.to_owned();
+        Ok(config)
+    }
+
+    /// Parses config text; `path` names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.display().to_string(),
+            message: one_line(&e, text),
+        })?;
+        config.path = path.to_owned();
+        Ok(config)
+    }
+
+    /// The names of every resource: the declared ones and every table of the database.
+    pub fn resource_names(&self, store: &mut dyn Store) -> Result<Vec<String>, ConfigError> {
+        let mut names: Vec<String> = self.resources.keys().cloned().collect();
+        for table in store.table_names()? {
+            if !names.contains(&table) {
+                names.push(table);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Builds the resource called `name`: a declared one, or the default for a table.
+    pub fn resource(&self, name: &str, store: &mut dyn Store) -> Result<Resource, ConfigError> {
+        let declared = self.resources.get(name);
+        let table = declared
+            .and_then(|d| d.table.clone())
+            .unwrap_or_else(|| name.to_owned());
+        let schema = match store.describe(&table) {
+            Ok(schema) => schema,
+            Err(e) if e.kind == StoreErrorKind::NotFound && declared.is_none() => {
+                let known = self.resource_names(store)?;
+                return Err(ConfigError::UnknownResource {
+                    name: name.to_owned(),
+                    suggestion: closest(name, &known),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut resource = Resource::from_schema(name, &schema);
+        let path = if self.path.as_os_str().is_empty() {
+            "rowport.toml".to_owned()
+        } else {
+            self.path.display().to_string()
+        };
+        let error = |message: String| ConfigError::Resource {
+            path: path.clone(),
+            resource: name.to_owned(),
+            message,
+        };
+        if let Some(declared) = declared {
+            for (field_name, field_config) in &declared.field {
+                let field = build_field(field_name, field_config, &schema, store)
+                    .map_err(|m| error(format!("field \"{field_name}\": {m}")))?;
+                resource.replace_field(field);
+            }
+            let options = &mut resource.options;
+            options.fields = declared.fields.clone();
+            options.exclude = declared.exclude.clone();
+            options.import_id_fields = declared.import_id_fields.clone();
+            options.import_order = declared.import_order.clone();
+            options.export_order = declared.export_order.clone();
+            let d = declared;
+            options.skip_unchanged = d.skip_unchanged.unwrap_or(options.skip_unchanged);
+            options.report_skipped = d.report_skipped.unwrap_or(options.report_skipped);
+            options.skip_diff = d.skip_diff.unwrap_or(options.skip_diff);
+            options.use_transactions = d.use_transactions.unwrap_or(options.use_transactions);
+            options.batch_size = d.batch_size.unwrap_or(options.batch_size);
+        }
+        resource.finish().map_err(|e| error(e.message))
+    }
+}
+
+/// Builds one declared field against the table's schema.
+fn build_field(
+    name: &str,
+    config: &FieldConfig,
+    schema: &TableSchema,
+    store: &mut dyn Store,
+) -> Result<Field, String> {
+    let fk_column = format!("{name}_id");
+    let column_for = |attr: &str| schema.column(attr).cloned();
+    let widget_name = match &config.widget {
+        Some(w) => w.clone(),
+        None if config.through.is_some() => "many_to_many".into(),
+        None => {
+            let attr = config.attribute.clone().unwrap_or_else(|| name.to_owned());
+            match column_for(&attr).or_else(|| column_for(&fk_column)) {
+                Some(c) if c.foreign_key.is_some() => "foreign_key".into(),
+                Some(c) => kind_widget_name(c.kind).into(),
+                None => {
+                    return Err(format!(
+                        "table \"{}\" has no column \"{attr}\"; set attribute, or widget = \"many_to_many\"",
+                        schema.name
+                    ))
+                }
+            }
+        }
+    };
+    let attribute = config.attribute.clone().unwrap_or_else(|| {
+        if widget_name == "foreign_key"
+            && schema.column(name).is_none()
+            && schema.column(&fk_column).is_some()
+        {
+            fk_column.clone()
+        } else {
+            name.to_owned()
+        }
+    });
+    let column = schema.column(&attribute).cloned();
+    if column.is_none() && widget_name != "many_to_many" {
+        return Err(format!(
+            "table \"{}\" has no column \"{attribute}\" (columns: {})",
+            schema.name,
+            schema
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let nullable = column.as_ref().is_none_or(|c| c.nullable);
+    check_params(&widget_name, config)?;
+    let formats = config
+        .format
+        .clone()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    let widget: Arc<dyn Widget> = match widget_name.as_str() {
+        "integer" => Arc::new(widgets::IntegerWidget),
+        "decimal" => Arc::new(widgets::DecimalWidget),
+        "float" => Arc::new(widgets::FloatWidget),
+        "char" => Arc::new(widgets::CharWidget {
+            allow_blank: config.allow_blank.unwrap_or(!nullable),
+        }),
+        "boolean" => {
+            let mut w = widgets::BooleanWidget::default();
+            if let Some(v) = &config.true_values {
+                w.true_values = v.clone();
+            }
+            if let Some(v) = &config.false_values {
+                w.false_values = v.clone();
+            }
+            if let Some(v) = &config.null_values {
+                w.null_values = v.clone();
+            }
+            Arc::new(w)
+        }
+        "date" => Arc::new(widgets::DateWidget::new(formats)),
+        "time" => Arc::new(widgets::TimeWidget::new(formats)),
+        "datetime" => Arc::new(widgets::DateTimeWidget::new(formats)),
+        "foreign_key" => {
+            let declared_fk = column.as_ref().and_then(|c| c.foreign_key.clone());
+            let table = config
+                .table
+                .clone()
+                .or_else(|| declared_fk.as_ref().map(|(t, _)| t.clone()))
+                .ok_or("set table: the column has no declared foreign key")?;
+            let target = store.describe(&table).map_err(|e| e.message)?;
+            let key = declared_fk
+                .filter(|(t, _)| t == &table)
+                .map(|(_, k)| k)
+                .or_else(|| target.primary_key().map(|c| c.name.clone()))
+                .ok_or_else(|| format!("table \"{table}\" has no primary key"))?;
+            let lookup = config.lookup.clone().unwrap_or_else(|| key.clone());
+            let lookup_column = target
+                .column(&lookup)
+                .ok_or_else(|| format!("table \"{table}\" has no column \"{lookup}\""))?;
+            Arc::new(widgets::ForeignKeyWidget::new(
+                &table,
+                &lookup,
+                &key,
+                widgets::for_kind(lookup_column.kind, false),
+            ))
+        }
+        "many_to_many" => {
+            let table = config.table.clone().ok_or("set table: the related table")?;
+            let through = config
+                .through
+                .clone()
+                .ok_or("set through: the link table")?;
+            let target = store.describe(&table).map_err(|e| e.message)?;
+            let link = store.describe(&through).map_err(|e| e.message)?;
+            let key = target
+                .primary_key()
+                .map(|c| c.name.clone())
+                .ok_or_else(|| format!("table \"{table}\" has no primary key"))?;
+            let lookup = config.lookup.clone().unwrap_or_else(|| key.clone());
+            let lookup_column = target
+                .column(&lookup)
+                .ok_or_else(|| format!("table \"{table}\" has no column \"{lookup}\""))?;
+            let pointing_to = |t: &str| {
+                link.columns
+                    .iter()
+                    .find(|c| c.foreign_key.as_ref().is_some_and(|(ft, _)| ft == t))
+                    .map(|c| c.name.clone())
+            };
+            let owner_column = config
+                .owner_column
+                .clone()
+                .or_else(|| pointing_to(&schema.name))
+                .unwrap_or_else(|| format!("{}_id", schema.name));
+            let target_column = config
+                .target_column
+                .clone()
+                .or_else(|| pointing_to(&table))
+                .unwrap_or_else(|| format!("{table}_id"));
+            for c in [&owner_column, &target_column] {
+                if link.column(c).is_none() {
+                    return Err(format!("table \"{through}\" has no column \"{c}\"; set owner_column and target_column"));
+                }
+            }
+            Arc::new(widgets::ManyToManyWidget::new(
+                &table,
+                &lookup,
+                &key,
+                widgets::LinkTable {
+                    table: through,
+                    owner_column,
+                    target_column,
+                },
+                config.separator.as_deref().unwrap_or(","),
+                widgets::for_kind(lookup_column.kind, false),
+            ))
+        }
+        other => {
+            return Err(format!(
+                "unknown widget \"{other}\" (expected one of: integer, decimal, float, char, boolean, date, time, datetime, foreign_key, many_to_many)"
+            ))
+        }
+    };
+    let mut field = Field::new(name, widget.clone())
+        .attribute(&attribute)
+        .readonly(config.readonly);
+    if let Some(column_name) = &config.column_name {
+        field = field.column_name(column_name);
+    }
+    if let Some(default) = &config.default {
+        let cell = match default {
+            toml::Value::String(s) => Cell::Text(s.clone()),
+            toml::Value::Integer(i) => Cell::Int(*i),
+            toml::Value::Float(f) => Cell::Float(*f),
+            toml::Value::Boolean(b) => Cell::Bool(*b),
+            other => Cell::Text(other.to_string()),
+        };
+        let value: Value = widget
+            .clean(&cell)
+            .map_err(|e| format!("default \"{cell}\" {}", e.message))?;
+        field = field.default(value);
+    }
+    Ok(field)
+}
+
+/// Refuses parameters that do not belong to the widget, so a typo is not silently ignored.
+fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
+    let given = [
+        ("format", c.format.is_some()),
+        ("allow_blank", c.allow_blank.is_some()),
+        ("true_values", c.true_values.is_some()),
+        ("false_values", c.false_values.is_some()),
+        ("null_values", c.null_values.is_some()),
+        ("table", c.table.is_some()),
+        ("lookup", c.lookup.is_some()),
+        ("through", c.through.is_some()),
+        ("owner_column", c.owner_column.is_some()),
+        ("target_column", c.target_column.is_some()),
+        ("separator", c.separator.is_some()),
+    ];
+    let allowed: &[&str] = match widget {
+        "date" | "time" | "datetime" => &["format"],
+        "char" => &["allow_blank"],
+        "boolean" => &["true_values", "false_values", "null_values"],
+        "foreign_key" => &["table", "lookup"],
+        "many_to_many" => &[
+            "table",
+            "lookup",
+            "through",
+            "owner_column",
+            "target_column",
+            "separator",
+        ],
+        _ => &[],
+    };
+    match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
+        Some((key, _)) => Err(format!("\"{key}\" does not apply to widget \"{widget}\"")),
+        None => Ok(()),
+    }
+}
+
+fn kind_widget_name(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Bool => "boolean",
+        ValueKind::Int => "integer",
+        ValueKind::Decimal => "decimal",
+        ValueKind::Float => "float",
+        ValueKind::Date => "date",
+        ValueKind::Time => "time",
+        ValueKind::DateTime => "datetime",
+        ValueKind::Text | ValueKind::Json | ValueKind::List => "char",
+    }
+}
+
+/// The parser's message on one line, with the line it refers to.
+fn one_line(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().trim_end_matches('.').to_owned();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// The known name closest to `name` by edit distance, when it is close enough to be a typo.
+pub fn closest(name: &str, known: &[String]) -> Option<String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

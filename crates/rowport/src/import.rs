@@ -1,0 +1,1281 @@
+//! The batched import engine.
+//!
+//! Rows stream from a [`RowReader`] in batches of `batch_size`. For each batch the engine
+//! cleans every field of every row, resolves the batch's foreign-key and many-to-many
+//! values with one store query per relation (cached for the rest of the import), loads the
+//! existing records the batch's import ids name with one query, classifies each row (new,
+//! update, skip, delete, invalid, error), and writes the batch. Memory holds one batch, the
+//! lookup caches, the totals and the errors — never the file.
+//!
+//! The whole import runs in one transaction. A dry run, or any invalid or error row without
+//! `skip_invalid`, rolls it back at the end, so what a dry run reports is exactly what the
+//! real run will do, database constraints included.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rowport_formats::{FormatError, Row, RowReader};
+
+use crate::field::Field;
+use crate::hooks::{Context, HookError, RowData};
+use crate::record::Record;
+use crate::resource::Resource;
+use crate::result::{Change, ImportResult, RowError, RowOutcome, RowResult};
+use crate::store::{Fetch, Store, StoreError, TableSchema};
+use crate::value::{Value, ValueKind};
+use crate::widgets::{LinkTable, Relation, RelationKind};
+
+/// How one import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Run everything, then roll back.
+    pub dry_run: bool,
+    /// Commit the valid rows even when some rows are invalid or in error.
+    pub skip_invalid: bool,
+    /// Stop at the first invalid or error row (and roll back).
+    pub raise_errors: bool,
+    /// How many row results (outcome and diff) to keep, from the first row.
+    pub preview_rows: usize,
+    /// How many row errors to keep; later ones are counted in the totals only.
+    pub max_errors: usize,
+    /// What the hooks are told.
+    pub context: Context,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            dry_run: false,
+            skip_invalid: false,
+            raise_errors: false,
+            preview_rows: 0,
+            max_errors: 100_000,
+            context: Context::default(),
+        }
+    }
+}
+
+/// Why an import stopped before its end. Nothing was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] FormatError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The file lacks a column the import needs.
+    #[error("{file}: {message}")]
+    Columns {
+        /// The file.
+        file: String,
+        /// Which column is missing, and which there are.
+        message: String,
+    },
+    /// A `before_import` or `after_import` hook refused.
+    #[error("{0}")]
+    Hook(#[from] HookError),
+    /// `raise_errors` was set and this row failed.
+    #[error("{}", .0.describe(.1))]
+    RowFailed(RowError, String),
+}
+
+/// Imports every row `reader` yields into `resource`'s table in `store`.
+///
+/// ```
+/// use rowport::{import, memory::MemoryStore, ImportOptions, Resource};
+/// use rowport_formats::{open_reader, Format, ReadOptions};
+///
+/// let mut store = MemoryStore::new();
+/// store.create_table("book", &[("id", rowport::ValueKind::Int), ("name", rowport::ValueKind::Text)]);
+/// let schema = rowport::Store::describe(&mut store, "book").unwrap();
+/// let book = Resource::from_schema("book", &schema).finish().unwrap();
+///
+/// let csv = "id,name\n1,Dune\n2,Emma\n";
+/// let mut reader = open_reader(Format::Csv, Box::new(csv.as_bytes()), "books.csv", &ReadOptions::default()).unwrap();
+/// let result = import(&book, &mut store, reader.as_mut(), &ImportOptions::default()).unwrap();
+/// assert_eq!(result.totals.new, 2);
+/// assert!(result.committed);
+/// ```
+pub fn import(
+    resource: &Resource,
+    store: &mut dyn Store,
+    reader: &mut dyn RowReader,
+    options: &ImportOptions,
+) -> Result<ImportResult, ImportError> {
+    let started = Instant::now();
+    let plan = Plan::new(
+        resource,
+        store,
+        reader.headers(),
+        &options.context.file_name,
+    )?;
+    let transactional = resource.options.use_transactions || options.dry_run;
+    if transactional {
+        store.begin()?;
+    }
+    let mut run = Run {
+        resource,
+        plan: &plan,
+        options,
+        result: ImportResult {
+            dry_run: options.dry_run,
+            ..ImportResult::default()
+        },
+        lookups: vec![HashMap::new(); plan.columns.len()],
+        reverse: vec![HashMap::new(); plan.columns.len()],
+    };
+    let outcome = run.run_all(store, reader);
+    let mut result = run.result;
+    let outcome = outcome.and_then(|()| {
+        resource
+            .hooks
+            .after_import(&result, &options.context)
+            .map_err(ImportError::from)
+    });
+    match outcome {
+        Ok(()) => {
+            let keep = !options.dry_run && (!result.has_failures() || options.skip_invalid);
+            if transactional {
+                if keep {
+                    store.commit()?;
+                } else {
+                    store.rollback()?;
+                }
+            }
+            result.committed = keep || (!transactional && !options.dry_run);
+            result.seconds = started.elapsed().as_secs_f64();
+            Ok(result)
+        }
+        Err(e) => {
+            if transactional {
+                // The original error matters more than a failed rollback.
+                let _ = store.rollback();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// One import field, resolved against the file's headers and the table's schema.
+struct Column {
+    field: Field,
+    /// Index of the field's column in the file, `None` when the file lacks it.
+    header: Option<usize>,
+    /// Position of the field's attribute in the record (`None` for many-to-many).
+    slot: Option<usize>,
+    relation: Option<ResolvedRelation>,
+}
+
+struct ResolvedRelation {
+    relation: Relation,
+    /// The kinds of the lookup column (as the widget cleans it) and of the key.
+    lookup_kind: ValueKind,
+    key_kind: ValueKind,
+}
+
+/// What is fixed for the whole import: columns, record layout, which columns are written.
+struct Plan {
+    table: String,
+    primary_key: String,
+    file: String,
+    columns: Vec<Column>,
+    /// Attribute names of a record, the primary key last.
+    names: Arc<[String]>,
+    kinds: Vec<(String, ValueKind)>,
+    pk_slot: usize,
+    /// Record slots of the import-id fields, when the file has every import-id column.
+    id_slots: Option<Vec<usize>>,
+    id_attributes: Vec<String>,
+    /// Record slots written on insert and update (present in the file or defaulted).
+    write_slots: Vec<usize>,
+    headers: Vec<String>,
+}
+
+impl Plan {
+    fn new(
+        resource: &Resource,
+        store: &mut dyn Store,
+        headers: &[String],
+        file_name: &str,
+    ) -> Result<Plan, ImportError> {
+        let schema = store.describe(&resource.table)?;
+        let mut names: Vec<String> = Vec::new();
+        let mut columns = Vec::new();
+        for field in resource.import_fields() {
+            let header = headers.iter().position(|h| h == &field.column_name);
+            let relation = match field.widget.relation() {
+                Some(relation) => Some(resolve_relation(store, relation, field)?),
+                None => None,
+            };
+            let slot = if field.is_many_to_many() {
+                None
+            } else {
+                if schema.column(&field.attribute).is_none() {
+                    return Err(StoreError::new(
+                        crate::store::StoreErrorKind::NotFound,
+                        format!(
+                            "table \"{}\" has no column \"{}\" (field \"{}\")",
+                            resource.table, field.attribute, field.name
+                        ),
+                    )
+                    .into());
+                }
+                Some(match names.iter().position(|n| n == &field.attribute) {
+                    Some(i) => i,
+                    None => {
+                        names.push(field.attribute.clone());
+                        names.len() - 1
+                    }
+                })
+            };
+            columns.push(Column {
+                field: field.clone(),
+                header,
+                slot,
+                relation,
+            });
+        }
+        let pk_slot = match names.iter().position(|n| n == &resource.primary_key) {
+            Some(i) => i,
+            None => {
+                names.push(resource.primary_key.clone());
+                names.len() - 1
+            }
+        };
+        // Existing values are read back as the kinds the widgets clean to, so that an
+        // unchanged row compares equal (a date kept in a TEXT column, a decimal in REAL).
+        let kinds = names
+            .iter()
+            .enumerate()
+            .map(|(slot, n)| {
+                let kind = columns
+                    .iter()
+                    .find(|c: &&Column| c.slot == Some(slot))
+                    .map(|c| match &c.relation {
+                        Some(rel) => rel.key_kind,
+                        None => c.field.widget.kind(),
+                    })
+                    .unwrap_or_else(|| column_kind(&schema, n));
+                (n.clone(), kind)
+            })
+            .collect();
+
+        let id_columns: Vec<&Column> = resource
+            .import_id_fields()
+            .iter()
+            .filter_map(|id| columns.iter().find(|c| &c.field.name == id))
+            .collect();
+        let missing: Vec<&str> = id_columns
+            .iter()
+            .filter(|c| c.header.is_none())
+            .map(|c| c.field.column_name.as_str())
+            .collect();
+        let explicit_ids = !resource.options.import_id_fields.is_empty()
+            && resource.import_id_fields() != [resource.primary_key.as_str()];
+        let id_slots = if missing.is_empty() {
+            Some(id_columns.iter().filter_map(|c| c.slot).collect())
+        } else if explicit_ids && !headers.is_empty() {
+            return Err(ImportError::Columns {
+                file: file_name.to_owned(),
+                message: format!(
+                    "the import id column{} {} {} missing (the file's columns are: {})",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing
+                        .iter()
+                        .map(|m| format!("\"{m}\""))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if missing.len() > 1 { "are" } else { "is" },
+                    headers.join(", ")
+                ),
+            });
+        } else {
+            // The default id (the primary key) is absent: every row is new.
+            None
+        };
+        let id_attributes = id_columns
+            .iter()
+            .map(|c| c.field.attribute.clone())
+            .collect();
+        let mut write_slots: Vec<usize> = columns
+            .iter()
+            .filter(|c| !c.field.readonly && (c.header.is_some() || c.field.default.is_some()))
+            .filter_map(|c| c.slot)
+            .collect();
+        write_slots.dedup();
+        Ok(Plan {
+            table: resource.table.clone(),
+            primary_key: resource.primary_key.clone(),
+            file: file_name.to_owned(),
+            columns,
+            names: names.into(),
+            kinds,
+            pk_slot,
+            id_slots,
+            id_attributes,
+            write_slots,
+            headers: headers.to_vec(),
+        })
+    }
+}
+
+fn column_kind(schema: &TableSchema, name: &str) -> ValueKind {
+    schema
+        .column(name)
+        .map(|c| c.kind)
+        .unwrap_or(ValueKind::Text)
+}
+
+fn resolve_relation(
+    store: &mut dyn Store,
+    relation: &Relation,
+    field: &Field,
+) -> Result<ResolvedRelation, ImportError> {
+    let target = store.describe(&relation.table)?;
+    let not_found = |column: &str| {
+        StoreError::new(
+            crate::store::StoreErrorKind::NotFound,
+            format!(
+                "table \"{}\" has no column \"{column}\" (field \"{}\")",
+                relation.table, field.name
+            ),
+        )
+    };
+    target
+        .column(&relation.lookup)
+        .ok_or_else(|| not_found(&relation.lookup))?;
+    let key_kind = target
+        .column(&relation.key)
+        .ok_or_else(|| not_found(&relation.key))?
+        .kind;
+    if let RelationKind::ManyToMany { link, .. } = &relation.kind {
+        let link_schema = store.describe(&link.table)?;
+        for column in [&link.owner_column, &link.target_column] {
+            if link_schema.column(column).is_none() {
+                return Err(StoreError::new(
+                    crate::store::StoreErrorKind::NotFound,
+                    format!(
+                        "table \"{}\" has no column \"{column}\" (field \"{}\")",
+                        link.table, field.name
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let lookup_kind = match field.widget.kind() {
+        ValueKind::List => target
+            .column(&relation.lookup)
+            .map(|c| c.kind)
+            .unwrap_or(ValueKind::Text),
+        kind => kind,
+    };
+    Ok(ResolvedRelation {
+        relation: relation.clone(),
+        lookup_kind,
+        key_kind,
+    })
+}
+
+/// A lookup key's resolution: the related row's key, or how many rows matched.
+#[derive(Debug, Clone)]
+enum Hit {
+    Found(Value),
+    Ambiguous(usize),
+    Missing,
+}
+
+/// One file row on its way through a batch.
+#[derive(Default)]
+struct Pending {
+    row: Row,
+    /// Cleaned value per plan column (lookup keys resolved to related keys).
+    values: Vec<Value>,
+    errors: Vec<RowError>,
+    outcome: Option<RowOutcome>,
+    instance: Option<Record>,
+    original: Option<Record>,
+    /// Many-to-many targets per plan column (empty for other columns).
+    links: Vec<Option<Vec<Value>>>,
+    /// The existing links, for updates that compare or replace them.
+    old_links: Vec<Option<Vec<Value>>>,
+}
+
+struct Run<'a> {
+    resource: &'a Resource,
+    plan: &'a Plan,
+    options: &'a ImportOptions,
+    result: ImportResult,
+    /// Per plan column: lookup key → hit, kept for the whole import.
+    lookups: Vec<HashMap<Value, Hit>>,
+    /// Per plan column: related key → lookup key, to show names rather than ids in diffs.
+    reverse: Vec<HashMap<Value, Value>>,
+}
+
+impl Run<'_> {
+    fn run_all(
+        &mut self,
+        store: &mut dyn Store,
+        reader: &mut dyn RowReader,
+    ) -> Result<(), ImportError> {
+        self.resource
+            .hooks
+            .before_import(&self.plan.headers, &self.options.context)?;
+        let batch_size = self.resource.options.batch_size.max(1);
+        let mut batch: Vec<Pending> = Vec::with_capacity(batch_size);
+        let mut spare: Vec<Pending> = Vec::new();
+        loop {
+            let mut pending = spare.pop().unwrap_or_default();
+            if !reader.read_row(&mut pending.row)? {
+                break;
+            }
+            batch.push(pending);
+            if batch.len() == batch_size {
+                self.process_batch(store, &mut batch)?;
+                spare.append(&mut batch);
+            }
+        }
+        if !batch.is_empty() {
+            self.process_batch(store, &mut batch)?;
+        }
+        Ok(())
+    }
+
+    fn process_batch(
+        &mut self,
+        store: &mut dyn Store,
+        batch: &mut [Pending],
+    ) -> Result<(), ImportError> {
+        for pending in batch.iter_mut() {
+            self.clean_row(pending);
+        }
+        self.resolve_lookups(store, batch)?;
+        let existing = self.load_existing(store, batch)?;
+        self.classify_and_write(store, batch, existing)
+    }
+
+    /// Runs `before_import_row` and cleans every field of one row, collecting every error.
+    fn clean_row(&mut self, pending: &mut Pending) {
+        pending.values.clear();
+        pending.errors.clear();
+        pending.outcome = None;
+        pending.instance = None;
+        pending.original = None;
+        pending.links.clear();
+        pending.old_links.clear();
+        let number = pending.row.number;
+        let ctx = &self.options.context;
+        let mut data = RowData {
+            number,
+            headers: &self.plan.headers,
+            cells: &mut pending.row.cells,
+        };
+        if let Err(e) = self.resource.hooks.before_import_row(&mut data, ctx) {
+            pending
+                .errors
+                .push(row_error(number, None, None, e.0, RowOutcome::Error));
+        }
+        for column in &self.plan.columns {
+            let cell = column.header.and_then(|h| pending.row.cells.get(h));
+            let cleaned = match cell {
+                Some(cell) => column.field.widget.clean(cell),
+                None => Ok(Value::Null),
+            };
+            let value = match cleaned {
+                Ok(v) => apply_default(v, &column.field),
+                Err(e) => {
+                    pending.errors.push(row_error(
+                        number,
+                        Some(&column.field.column_name),
+                        cell.map(|c| c.to_string()),
+                        e.message,
+                        RowOutcome::Invalid,
+                    ));
+                    Value::Null
+                }
+            };
+            pending.values.push(value);
+        }
+    }
+
+    /// Resolves every relation's lookup keys for the batch: one query per relation, and
+    /// only for keys not seen earlier in the import.
+    fn resolve_lookups(
+        &mut self,
+        store: &mut dyn Store,
+        batch: &mut [Pending],
+    ) -> Result<(), ImportError> {
+        for (ci, column) in self.plan.columns.iter().enumerate() {
+            let Some(rel) = &column.relation else {
+                continue;
+            };
+            let cache = &mut self.lookups[ci];
+            let mut wanted: Vec<Vec<Value>> = Vec::new();
+            let mut seen: HashSet<&Value> = HashSet::new();
+            for pending in batch.iter() {
+                for key in keys_of(&pending.values[ci]) {
+                    if !cache.contains_key(key) && seen.insert(key) {
+                        wanted.push(vec![key.clone()]);
+                    }
+                }
+            }
+            if !wanted.is_empty() {
+                let key_columns = [rel.relation.lookup.clone()];
+                let columns = [
+                    (rel.relation.lookup.clone(), rel.lookup_kind),
+                    (rel.relation.key.clone(), rel.key_kind),
+                ];
+                let rows = store.fetch(
+                    &Fetch {
+                        table: &rel.relation.table,
+                        key_columns: &key_columns,
+                        columns: &columns,
+                    },
+                    &wanted,
+                )?;
+                for key in wanted {
+                    cache.insert(key.into_iter().next().unwrap_or_default(), Hit::Missing);
+                }
+                for mut row in rows {
+                    let key = row.pop().unwrap_or_default();
+                    let lookup = row.pop().unwrap_or_default();
+                    self.reverse[ci].insert(key.clone(), lookup.clone());
+                    let hit = match cache.get(&lookup) {
+                        Some(Hit::Found(_)) => Hit::Ambiguous(2),
+                        Some(Hit::Ambiguous(n)) => Hit::Ambiguous(n + 1),
+                        _ => Hit::Found(key),
+                    };
+                    cache.insert(lookup, hit);
+                }
+            }
+            for pending in batch.iter_mut() {
+                let number = pending.row.number;
+                let raw = column
+                    .header
+                    .and_then(|h| pending.row.cells.get(h))
+                    .map(|c| c.to_string());
+                let value = std::mem::take(&mut pending.values[ci]);
+                let resolved = match value {
+                    Value::Null => Ok(Value::Null),
+                    Value::List(keys) => {
+                        let mut targets = Vec::with_capacity(keys.len());
+                        let mut problems = Vec::new();
+                        for key in &keys {
+                            match cache.get(key) {
+                                Some(Hit::Found(k)) => targets.push(k.clone()),
+                                Some(Hit::Ambiguous(n)) => {
+                                    problems.push(format!("\"{key}\" matches {n}"))
+                                }
+                                _ => problems.push(format!("\"{key}\"")),
+                            }
+                        }
+                        if problems.is_empty() {
+                            Ok(Value::List(targets))
+                        } else {
+                            Err(format!(
+                                "names no {} row for {} (looked up by {})",
+                                rel.relation.table,
+                                problems.join(", "),
+                                rel.relation.lookup
+                            ))
+                        }
+                    }
+                    key => match cache.get(&key) {
+                        Some(Hit::Found(k)) => Ok(k.clone()),
+                        Some(Hit::Ambiguous(n)) => Err(format!(
+                            "matches {n} {} rows (looked up by {}); it must match one",
+                            rel.relation.table, rel.relation.lookup
+                        )),
+                        _ => Err(format!(
+                            "matches no {} row (looked up by {})",
+                            rel.relation.table, rel.relation.lookup
+                        )),
+                    },
+                };
+                match resolved {
+                    Ok(v) => pending.values[ci] = v,
+                    Err(message) => pending.errors.push(row_error(
+                        number,
+                        Some(&column.field.column_name),
+                        raw,
+                        message,
+                        RowOutcome::Invalid,
+                    )),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The import key of a row: its import-id values, `None` when the row has none.
+    fn key_of(&self, pending: &Pending) -> Option<Vec<Value>> {
+        let slots = self.plan.id_slots.as_ref()?;
+        let mut key = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            let ci = self
+                .plan
+                .columns
+                .iter()
+                .position(|c| c.slot == Some(slot))?;
+            let v = &pending.values[ci];
+            if v.is_null() || matches!(v, Value::Text(s) if s.is_empty()) {
+                return None;
+            }
+            key.push(v.clone());
+        }
+        Some(key)
+    }
+
+    /// Loads the existing records the batch's keys name, with one query.
+    fn load_existing(
+        &mut self,
+        store: &mut dyn Store,
+        batch: &mut [Pending],
+    ) -> Result<HashMap<Vec<Value>, Record>, ImportError> {
+        let mut existing = HashMap::new();
+        let mut keys: Vec<Vec<Value>> = Vec::new();
+        let mut seen = HashSet::new();
+        for pending in batch.iter() {
+            if !pending.errors.is_empty() {
+                continue;
+            }
+            if let Some(key) = self.key_of(pending) {
+                if seen.insert(key.clone()) {
+                    keys.push(key);
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Ok(existing);
+        }
+        let slots = self.plan.id_slots.clone().unwrap_or_default();
+        let rows = store.fetch(
+            &Fetch {
+                table: &self.plan.table,
+                key_columns: &self.plan.id_attributes,
+                columns: &self.plan.kinds,
+            },
+            &keys,
+        )?;
+        for values in rows {
+            let mut record = Record::new(self.plan.names.clone());
+            for (slot, v) in record.values_mut().iter_mut().zip(values) {
+                *slot = v;
+            }
+            let key: Vec<Value> = slots.iter().map(|&s| record.values()[s].clone()).collect();
+            existing.insert(key, record);
+        }
+        Ok(existing)
+    }
+
+    fn classify_and_write(
+        &mut self,
+        store: &mut dyn Store,
+        batch: &mut [Pending],
+        mut existing: HashMap<Vec<Value>, Record>,
+    ) -> Result<(), ImportError> {
+        self.load_links(store, batch, &existing)?;
+        let ctx = &self.options.context;
+        let hooks = self.resource.hooks.clone();
+        let mut start = 0;
+        let mut keys_in_flight: HashSet<Vec<Value>> = HashSet::new();
+        for i in 0..batch.len() {
+            let key = if batch[i].errors.is_empty() {
+                self.key_of(&batch[i])
+            } else {
+                None
+            };
+            if let Some(key) = &key {
+                // The same key twice in one batch: write what came before, so this row
+                // sees the record the earlier one made.
+                if keys_in_flight.contains(key) {
+                    self.write(store, &mut batch[start..i], &mut existing)?;
+                    start = i;
+                    keys_in_flight.clear();
+                    self.load_links(store, &mut batch[i..i + 1], &existing)?;
+                }
+                keys_in_flight.insert(key.clone());
+            }
+            let pending = &mut batch[i];
+            if !pending.errors.is_empty() {
+                let outcome = if pending
+                    .errors
+                    .iter()
+                    .any(|e| e.outcome == RowOutcome::Error)
+                {
+                    RowOutcome::Error
+                } else {
+                    RowOutcome::Invalid
+                };
+                pending.outcome = Some(outcome);
+                continue;
+            }
+            let original = key.as_ref().and_then(|k| existing.get(k)).cloned();
+            let number = pending.row.number;
+            let data = RowData {
+                number,
+                headers: &self.plan.headers,
+                cells: &mut pending.row.cells,
+            };
+            let mut instance = match &original {
+                Some(record) => record.clone(),
+                None => {
+                    let mut record = Record::new(self.plan.names.clone());
+                    hooks.init_instance(&mut record, &data, ctx);
+                    record
+                }
+            };
+            if hooks.for_delete(&data, &instance, ctx) {
+                if original.is_some() {
+                    match hooks.before_delete_instance(&instance, &data, ctx) {
+                        Ok(()) => pending.outcome = Some(RowOutcome::Delete),
+                        Err(e) => pending.errors.push(row_error(
+                            number,
+                            None,
+                            None,
+                            e.0,
+                            RowOutcome::Error,
+                        )),
+                    }
+                } else {
+                    pending.outcome = Some(RowOutcome::Skip);
+                }
+                pending.instance = Some(instance);
+                pending.original = original;
+                if !pending.errors.is_empty() {
+                    pending.outcome = Some(RowOutcome::Error);
+                }
+                continue;
+            }
+            let mut failure = None;
+            pending.links = vec![None; self.plan.columns.len()];
+            for (ci, column) in self.plan.columns.iter().enumerate() {
+                if column.field.readonly
+                    || (column.header.is_none() && column.field.default.is_none())
+                {
+                    continue;
+                }
+                let value = std::mem::take(&mut pending.values[ci]);
+                if column.slot.is_none() {
+                    if let Value::List(targets) = value {
+                        pending.links[ci] = Some(targets);
+                    }
+                    continue;
+                }
+                if let Err(e) = hooks.import_field(&column.field, &mut instance, value, &data, ctx)
+                {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failure {
+                pending
+                    .errors
+                    .push(row_error(number, None, None, e.0, RowOutcome::Error));
+                pending.outcome = Some(RowOutcome::Error);
+                continue;
+            }
+            let skip = hooks
+                .skip_row(&instance, original.as_ref(), &data, ctx)
+                .unwrap_or_else(|| {
+                    let options = &self.resource.options;
+                    options.skip_unchanged
+                        && !options.skip_diff
+                        && original.as_ref() == Some(&instance)
+                        && links_unchanged(&pending.links, &pending.old_links)
+                });
+            if skip {
+                pending.outcome = Some(RowOutcome::Skip);
+            } else {
+                match hooks.before_save_instance(&mut instance, &data, ctx) {
+                    Ok(()) => {
+                        pending.outcome = Some(if original.is_some() {
+                            RowOutcome::Update
+                        } else {
+                            RowOutcome::New
+                        })
+                    }
+                    Err(e) => {
+                        pending
+                            .errors
+                            .push(row_error(number, None, None, e.0, RowOutcome::Error));
+                        pending.outcome = Some(RowOutcome::Error);
+                    }
+                }
+            }
+            pending.instance = Some(instance);
+            pending.original = original;
+        }
+        self.write(store, &mut batch[start..], &mut existing)
+    }
+
+    /// Loads the current links of the rows that update existing records, when a
+    /// many-to-many field is imported: one query per such field.
+    fn load_links(
+        &mut self,
+        store: &mut dyn Store,
+        batch: &mut [Pending],
+        existing: &HashMap<Vec<Value>, Record>,
+    ) -> Result<(), ImportError> {
+        let pk_slot = self.plan.pk_slot;
+        for (ci, column) in self.plan.columns.iter().enumerate() {
+            let Some(link) = link_of(column) else {
+                continue;
+            };
+            if column.header.is_none() {
+                continue;
+            }
+            let mut owners: Vec<Vec<Value>> = Vec::new();
+            let mut owner_of_row: Vec<Option<Value>> = Vec::with_capacity(batch.len());
+            for pending in batch.iter() {
+                let owner = if pending.errors.is_empty() {
+                    self.key_of(pending)
+                        .and_then(|k| existing.get(&k))
+                        .map(|r| r.values()[pk_slot].clone())
+                } else {
+                    None
+                };
+                if let Some(o) = &owner {
+                    owners.push(vec![o.clone()]);
+                }
+                owner_of_row.push(owner);
+            }
+            let mut current: HashMap<Value, Vec<Value>> = HashMap::new();
+            if !owners.is_empty() {
+                let key_kind = self.plan.kinds[pk_slot].1;
+                let rel = column
+                    .relation
+                    .as_ref()
+                    .map(|r| r.key_kind)
+                    .unwrap_or(ValueKind::Int);
+                let rows = store.fetch(
+                    &Fetch {
+                        table: &link.table,
+                        key_columns: std::slice::from_ref(&link.owner_column),
+                        columns: &[
+                            (link.owner_column.clone(), key_kind),
+                            (link.target_column.clone(), rel),
+                        ],
+                    },
+                    &owners,
+                )?;
+                for mut row in rows {
+                    let target = row.pop().unwrap_or_default();
+                    let owner = row.pop().unwrap_or_default();
+                    current.entry(owner).or_default().push(target);
+                }
+            }
+            for (pending, owner) in batch.iter_mut().zip(owner_of_row) {
+                if pending.old_links.len() < self.plan.columns.len() {
+                    pending.old_links = vec![None; self.plan.columns.len()];
+                }
+                if let Some(owner) = owner {
+                    pending.old_links[ci] = Some(current.remove(&owner).unwrap_or_default());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a run of classified rows: inserts, updates, deletes, then links; then the
+    /// after-hooks and the bookkeeping, row by row in file order.
+    fn write(
+        &mut self,
+        store: &mut dyn Store,
+        rows: &mut [Pending],
+        existing: &mut HashMap<Vec<Value>, Record>,
+    ) -> Result<(), ImportError> {
+        let plan = self.plan;
+        let pk = plan.pk_slot;
+        let names = &plan.names;
+
+        // Inserts, split by whether the row brings its own primary key (decided before
+        // the first insert gives the others theirs).
+        let (with_keys, without_keys): (Vec<usize>, Vec<usize>) = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.outcome == Some(RowOutcome::New))
+            .map(|(i, _)| i)
+            .partition(|&i| {
+                rows[i]
+                    .instance
+                    .as_ref()
+                    .is_some_and(|r| !r.values()[pk].is_null())
+            });
+        for (with_key, idx) in [(false, without_keys), (true, with_keys)] {
+            if idx.is_empty() {
+                continue;
+            }
+            let mut slots: Vec<usize> = plan
+                .write_slots
+                .iter()
+                .copied()
+                .filter(|&s| s != pk)
+                .collect();
+            if with_key {
+                slots.push(pk);
+            }
+            let columns: Vec<String> = slots.iter().map(|&s| names[s].clone()).collect();
+            let values: Vec<Vec<Value>> = idx
+                .iter()
+                .map(|&i| {
+                    let record = rows[i].instance.as_ref().map(|r| r.values()).unwrap_or(&[]);
+                    slots
+                        .iter()
+                        .map(|&s| record.get(s).cloned().unwrap_or_default())
+                        .collect()
+                })
+                .collect();
+            let outcomes = store.insert(&plan.table, &columns, &values, Some(&plan.primary_key))?;
+            for (&i, outcome) in idx.iter().zip(outcomes) {
+                match outcome {
+                    Ok(key) => {
+                        if let Some(record) = rows[i].instance.as_mut() {
+                            record.values_mut()[pk] = key;
+                        }
+                    }
+                    Err(message) => fail(&mut rows[i], message),
+                }
+            }
+        }
+
+        // Updates.
+        let idx: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.outcome == Some(RowOutcome::Update))
+            .map(|(i, _)| i)
+            .collect();
+        let slots: Vec<usize> = plan
+            .write_slots
+            .iter()
+            .copied()
+            .filter(|&s| s != pk)
+            .collect();
+        if !idx.is_empty() && !slots.is_empty() {
+            let columns: Vec<String> = slots.iter().map(|&s| names[s].clone()).collect();
+            let values: Vec<(Value, Vec<Value>)> = idx
+                .iter()
+                .map(|&i| {
+                    let record = rows[i].instance.as_ref().map(|r| r.values()).unwrap_or(&[]);
+                    (
+                        record.get(pk).cloned().unwrap_or_default(),
+                        slots
+                            .iter()
+                            .map(|&s| record.get(s).cloned().unwrap_or_default())
+                            .collect(),
+                    )
+                })
+                .collect();
+            let outcomes = store.update(&plan.table, &plan.primary_key, &columns, &values)?;
+            for (&i, outcome) in idx.iter().zip(outcomes) {
+                if let Err(message) = outcome {
+                    fail(&mut rows[i], message);
+                }
+            }
+        }
+
+        // Deletes: links first, so that no link is left pointing at a deleted row.
+        let idx: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.outcome == Some(RowOutcome::Delete))
+            .map(|(i, _)| i)
+            .collect();
+        if !idx.is_empty() {
+            let keys: Vec<Vec<Value>> = idx
+                .iter()
+                .map(|&i| {
+                    vec![rows[i]
+                        .instance
+                        .as_ref()
+                        .map(|r| r.values()[pk].clone())
+                        .unwrap_or_default()]
+                })
+                .collect();
+            for column in &plan.columns {
+                if let Some(link) = link_of(column) {
+                    store.delete(&link.table, std::slice::from_ref(&link.owner_column), &keys)?;
+                }
+            }
+            let outcomes =
+                store.delete(&plan.table, std::slice::from_ref(&plan.primary_key), &keys)?;
+            for (&i, outcome) in idx.iter().zip(outcomes) {
+                if let Err(message) = outcome {
+                    fail(&mut rows[i], message);
+                }
+            }
+        }
+
+        self.write_links(store, rows)?;
+        self.finish_rows(rows, existing)
+    }
+
+    /// Sets each saved row's many-to-many links to exactly the file's list.
+    fn write_links(
+        &mut self,
+        store: &mut dyn Store,
+        rows: &mut [Pending],
+    ) -> Result<(), ImportError> {
+        let pk = self.plan.pk_slot;
+        for (ci, column) in self.plan.columns.iter().enumerate() {
+            let Some(link) = link_of(column) else {
+                continue;
+            };
+            let mut add: Vec<Vec<Value>> = Vec::new();
+            let mut remove: Vec<Vec<Value>> = Vec::new();
+            for pending in rows.iter() {
+                if !matches!(pending.outcome, Some(RowOutcome::New | RowOutcome::Update)) {
+                    continue;
+                }
+                let Some(Some(targets)) = pending.links.get(ci) else {
+                    continue;
+                };
+                let owner = pending
+                    .instance
+                    .as_ref()
+                    .map(|r| r.values()[pk].clone())
+                    .unwrap_or_default();
+                let old: &[Value] = match pending.old_links.get(ci) {
+                    Some(Some(old)) => old,
+                    _ => &[],
+                };
+                for t in targets {
+                    if !old.contains(t) {
+                        add.push(vec![owner.clone(), t.clone()]);
+                    }
+                }
+                for t in old {
+                    if !targets.contains(t) {
+                        remove.push(vec![owner.clone(), t.clone()]);
+                    }
+                }
+            }
+            let columns = [link.owner_column.clone(), link.target_column.clone()];
+            if !remove.is_empty() {
+                store.delete(&link.table, &columns, &remove)?;
+            }
+            if !add.is_empty() {
+                for outcome in store.insert(&link.table, &columns, &add, None)? {
+                    if let Err(message) = outcome {
+                        return Err(StoreError::new(
+                            crate::store::StoreErrorKind::Database,
+                            message,
+                        )
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After-hooks, totals, errors and previews for written rows, in file order.
+    fn finish_rows(
+        &mut self,
+        rows: &mut [Pending],
+        existing: &mut HashMap<Vec<Value>, Record>,
+    ) -> Result<(), ImportError> {
+        let ctx = &self.options.context;
+        let hooks = self.resource.hooks.clone();
+        for pending in rows.iter_mut() {
+            let number = pending.row.number;
+            let mut outcome = pending.outcome.unwrap_or(RowOutcome::Error);
+            if let Some(instance) = pending.instance.as_ref() {
+                let data = RowData {
+                    number,
+                    headers: &self.plan.headers,
+                    cells: &mut pending.row.cells,
+                };
+                let after = match outcome {
+                    RowOutcome::New | RowOutcome::Update => {
+                        hooks.after_save_instance(instance, &data, ctx)
+                    }
+                    RowOutcome::Delete => hooks.after_delete_instance(instance, &data, ctx),
+                    _ => Ok(()),
+                };
+                if let Err(e) = after {
+                    pending
+                        .errors
+                        .push(row_error(number, None, None, e.0, RowOutcome::Error));
+                    outcome = RowOutcome::Error;
+                }
+            }
+            if let Some(key) = self.key_of(pending) {
+                match (outcome, pending.instance.take()) {
+                    (RowOutcome::New | RowOutcome::Update, Some(instance)) => {
+                        existing.insert(key, instance.clone());
+                        pending.instance = Some(instance);
+                    }
+                    (RowOutcome::Delete, instance) => {
+                        existing.remove(&key);
+                        pending.instance = instance;
+                    }
+                    (_, instance) => pending.instance = instance,
+                }
+            }
+            {
+                let data = RowData {
+                    number,
+                    headers: &self.plan.headers,
+                    cells: &mut pending.row.cells,
+                };
+                hooks.after_import_row(&data, outcome, ctx);
+            }
+            self.result.totals.add(outcome);
+            let reported = outcome != RowOutcome::Skip || self.resource.options.report_skipped;
+            if reported && self.result.rows.len() < self.options.preview_rows {
+                let row_result = self.row_result(pending, outcome);
+                self.result.rows.push(row_result);
+            }
+            for error in pending.errors.drain(..) {
+                if self.options.raise_errors {
+                    return Err(ImportError::RowFailed(error, self.plan.file.clone()));
+                }
+                if self.result.errors.len() < self.options.max_errors {
+                    self.result.errors.push(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The preview of one row: its outcome and what changes, values rendered as in a file.
+    fn row_result(&self, pending: &Pending, outcome: RowOutcome) -> RowResult {
+        let pk = self.plan.pk_slot;
+        let key = pending
+            .instance
+            .as_ref()
+            .map(|r| r.values()[pk].to_string())
+            .filter(|k| !k.is_empty());
+        let mut changes = Vec::new();
+        let show = matches!(
+            outcome,
+            RowOutcome::New | RowOutcome::Update | RowOutcome::Delete
+        );
+        if show && !self.resource.options.skip_diff {
+            for (ci, column) in self.plan.columns.iter().enumerate() {
+                let (old, new) = match column.slot {
+                    Some(slot) => (
+                        pending.original.as_ref().map(|r| r.values()[slot].clone()),
+                        pending.instance.as_ref().map(|r| r.values()[slot].clone()),
+                    ),
+                    None => (
+                        pending
+                            .old_links
+                            .get(ci)
+                            .cloned()
+                            .flatten()
+                            .map(Value::List),
+                        pending.links.get(ci).cloned().flatten().map(Value::List),
+                    ),
+                };
+                let new = if outcome == RowOutcome::Delete {
+                    None
+                } else {
+                    new
+                };
+                let old = self.render(ci, old);
+                let new = match (column.slot, new) {
+                    (None, None) => old.clone(),
+                    (_, new) => self.render(ci, new),
+                };
+                if old != new {
+                    changes.push(Change {
+                        column: column.field.column_name.clone(),
+                        old,
+                        new,
+                    });
+                }
+            }
+        }
+        RowResult {
+            row: pending.row.number,
+            outcome,
+            key,
+            changes,
+        }
+    }
+
+    /// Renders a stored value as the file would hold it; related keys are shown by their
+    /// lookup value (the author's name, not its id) when the import has seen it.
+    fn render(&self, ci: usize, value: Option<Value>) -> String {
+        let Some(value) = value else {
+            return String::new();
+        };
+        let column = &self.plan.columns[ci];
+        let value = if column.relation.is_some() {
+            let reverse = &self.reverse[ci];
+            let shown = |v: Value| reverse.get(&v).cloned().unwrap_or(v);
+            match value {
+                Value::List(items) => Value::List(items.into_iter().map(shown).collect()),
+                v => shown(v),
+            }
+        } else {
+            value
+        };
+        column.field.widget.render(&value).to_string()
+    }
+}
+
+fn apply_default(value: Value, field: &Field) -> Value {
+    let empty = value.is_null() || matches!(&value, Value::Text(s) if s.is_empty());
+    match (&field.default, empty) {
+        (Some(default), true) => default.clone(),
+        _ => value,
+    }
+}
+
+fn keys_of(value: &Value) -> &[Value] {
+    match value {
+        Value::Null => &[],
+        Value::List(items) => items,
+        other => std::slice::from_ref(other),
+    }
+}
+
+fn link_of(column: &Column) -> Option<&LinkTable> {
+    match &column.relation.as_ref()?.relation.kind {
+        RelationKind::ManyToMany { link, .. } => Some(link),
+        RelationKind::ForeignKey => None,
+    }
+}
+
+fn links_unchanged(new: &[Option<Vec<Value>>], old: &[Option<Vec<Value>>]) -> bool {
+    new.iter().enumerate().all(|(i, targets)| match targets {
+        None => true,
+        Some(targets) => {
+            let old: &[Value] = match old.get(i) {
+                Some(Some(o)) => o,
+                _ => &[],
+            };
+            targets.len() == old.len() && targets.iter().all(|t| old.contains(t))
+        }
+    })
+}
+
+fn fail(pending: &mut Pending, message: String) {
+    let number = pending.row.number;
+    pending
+        .errors
+        .push(row_error(number, None, None, message, RowOutcome::Error));
+    pending.outcome = Some(RowOutcome::Error);
+}
+
+fn row_error(
+    row: u64,
+    column: Option<&str>,
+    value: Option<String>,
+    message: String,
+    outcome: RowOutcome,
+) -> RowError {
+    RowError {
+        row,
+        column: column.map(str::to_owned),
+        value,
+        message,
+        outcome,
+    }
+}

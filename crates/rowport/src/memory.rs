@@ -1,0 +1,332 @@
+//! [`MemoryStore`]: a [`Store`] that keeps tables in memory — for programs that validate a
+//! file into records without a database, and for tests of the engines.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::store::{
+    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind,
+    TableSchema,
+};
+use crate::value::{Value, ValueKind};
+
+#[derive(Debug, Clone)]
+struct Table {
+    schema: TableSchema,
+    /// Rows by an internal sequence number, in insertion order.
+    rows: BTreeMap<u64, Vec<Value>>,
+    next_row: u64,
+    next_id: i64,
+}
+
+/// Tables in memory. The first column of each table is its integer primary key, assigned
+/// on insert when not given.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    tables: HashMap<String, Table>,
+    snapshot: Option<HashMap<String, Table>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Creates a table; the first column is the primary key.
+    pub fn create_table(&mut self, name: &str, columns: &[(&str, ValueKind)]) {
+        let columns = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (n, kind))| ColumnSchema {
+                name: (*n).to_owned(),
+                declared_type: String::new(),
+                kind: *kind,
+                nullable: i > 0,
+                primary_key: i == 0,
+                has_default: i == 0,
+                foreign_key: None,
+            })
+            .collect();
+        let schema = TableSchema {
+            name: name.to_owned(),
+            columns,
+            unique: Vec::new(),
+        };
+        self.tables.insert(
+            name.to_owned(),
+            Table {
+                schema,
+                rows: BTreeMap::new(),
+                next_row: 0,
+                next_id: 1,
+            },
+        );
+    }
+
+    /// Declares that `column` of `table` refers to `target`'s primary key.
+    pub fn add_foreign_key(&mut self, table: &str, column: &str, target: &str) {
+        let target_key = self
+            .tables
+            .get(target)
+            .and_then(|t| t.schema.primary_key())
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "id".into());
+        if let Some(c) = self
+            .tables
+            .get_mut(table)
+            .and_then(|t| t.schema.columns.iter_mut().find(|c| c.name == column))
+        {
+            c.foreign_key = Some((target.to_owned(), target_key));
+        }
+    }
+
+    /// Every row of `table`, each as its column values in order.
+    pub fn rows(&self, table: &str) -> Vec<Vec<Value>> {
+        self.tables
+            .get(table)
+            .map(|t| t.rows.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn table(&mut self, name: &str) -> Result<&mut Table, StoreError> {
+        self.tables.get_mut(name).ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::NotFound,
+                format!("table \"{name}\" not found"),
+            )
+        })
+    }
+}
+
+fn positions(schema: &TableSchema, names: &[String]) -> Result<Vec<usize>, StoreError> {
+    names
+        .iter()
+        .map(|n| {
+            schema
+                .columns
+                .iter()
+                .position(|c| &c.name == n)
+                .ok_or_else(|| {
+                    StoreError::new(
+                        StoreErrorKind::NotFound,
+                        format!("table \"{}\" has no column \"{n}\"", schema.name),
+                    )
+                })
+        })
+        .collect()
+}
+
+impl Store for MemoryStore {
+    fn table_names(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut names: Vec<String> = self.tables.keys().cloned().collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn describe(&mut self, table: &str) -> Result<TableSchema, StoreError> {
+        Ok(self.table(table)?.schema.clone())
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.snapshot = Some(self.tables.clone());
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.snapshot = None;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        if let Some(tables) = self.snapshot.take() {
+            self.tables = tables;
+        }
+        Ok(())
+    }
+
+    fn fetch(
+        &mut self,
+        fetch: &Fetch<'_>,
+        keys: &[Vec<Value>],
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        let table = self.table(fetch.table)?;
+        let key_pos = positions(&table.schema, fetch.key_columns)?;
+        let names: Vec<String> = fetch.columns.iter().map(|(n, _)| n.clone()).collect();
+        let col_pos = positions(&table.schema, &names)?;
+        let wanted: HashSet<&Vec<Value>> = keys.iter().collect();
+        let mut out = Vec::new();
+        for row in table.rows.values() {
+            let key: Vec<Value> = key_pos.iter().map(|&p| row[p].clone()).collect();
+            if wanted.contains(&key) {
+                out.push(
+                    col_pos
+                        .iter()
+                        .zip(fetch.columns)
+                        .map(|(&p, (_, kind))| row[p].clone().coerce(*kind))
+                        .collect(),
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn insert(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+        returning: Option<&str>,
+    ) -> Result<Vec<RowWriteResult<Value>>, StoreError> {
+        let table = self.table(table)?;
+        let pos = positions(&table.schema, columns)?;
+        let ret = match returning {
+            Some(r) => Some(positions(&table.schema, &[r.to_owned()])?[0]),
+            None => None,
+        };
+        let width = table.schema.columns.len();
+        let mut out = Vec::with_capacity(rows.len());
+        for values in rows {
+            let mut row = vec![Value::Null; width];
+            for (&p, v) in pos.iter().zip(values) {
+                row[p] = v.clone();
+            }
+            match &row[0] {
+                Value::Null => {
+                    row[0] = Value::Int(table.next_id);
+                    table.next_id += 1;
+                }
+                Value::Int(i) => table.next_id = table.next_id.max(i + 1),
+                _ => {}
+            }
+            if table.rows.values().any(|r| r[0] == row[0]) {
+                out.push(Err(format!("a row with key {} already exists", row[0])));
+                continue;
+            }
+            out.push(Ok(ret.map(|p| row[p].clone()).unwrap_or_default()));
+            table.rows.insert(table.next_row, row);
+            table.next_row += 1;
+        }
+        Ok(out)
+    }
+
+    fn update(
+        &mut self,
+        table: &str,
+        key_column: &str,
+        columns: &[String],
+        rows: &[(Value, Vec<Value>)],
+    ) -> Result<Vec<RowWriteResult<()>>, StoreError> {
+        let table = self.table(table)?;
+        let key = positions(&table.schema, &[key_column.to_owned()])?[0];
+        let pos = positions(&table.schema, columns)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, values) in rows {
+            for row in table.rows.values_mut().filter(|r| &r[key] == k) {
+                for (&p, v) in pos.iter().zip(values) {
+                    row[p] = v.clone();
+                }
+            }
+            out.push(Ok(()));
+        }
+        Ok(out)
+    }
+
+    fn delete(
+        &mut self,
+        table: &str,
+        key_columns: &[String],
+        keys: &[Vec<Value>],
+    ) -> Result<Vec<RowWriteResult<()>>, StoreError> {
+        let table = self.table(table)?;
+        let pos = positions(&table.schema, key_columns)?;
+        let wanted: HashSet<&Vec<Value>> = keys.iter().collect();
+        table.rows.retain(|_, row| {
+            let key: Vec<Value> = pos.iter().map(|&p| row[p].clone()).collect();
+            !wanted.contains(&key)
+        });
+        Ok(vec![Ok(()); keys.len()])
+    }
+
+    fn scan(
+        &mut self,
+        scan: &Scan,
+        sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tables = &self.tables;
+        let get = |name: &str| {
+            tables.get(name).ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::NotFound,
+                    format!("table \"{name}\" not found"),
+                )
+            })
+        };
+        let table = get(&scan.table)?;
+        let pos_of = |t: &Table, n: &str| positions(&t.schema, &[n.to_owned()]).map(|p| p[0]);
+        let mut rows: Vec<&Vec<Value>> = table.rows.values().collect();
+        let order: Vec<usize> = scan
+            .order_by
+            .iter()
+            .map(|n| pos_of(table, n))
+            .collect::<Result<_, _>>()?;
+        rows.sort_by(|a, b| {
+            let ka: Vec<String> = order.iter().map(|&p| a[p].to_string()).collect();
+            let kb: Vec<String> = order.iter().map(|&p| b[p].to_string()).collect();
+            ka.cmp(&kb)
+        });
+        for row in rows {
+            let mut out = Vec::with_capacity(scan.columns.len());
+            for column in &scan.columns {
+                out.push(match column {
+                    ScanColumn::Column { name, kind } => {
+                        row[pos_of(table, name)?].clone().coerce(*kind)
+                    }
+                    ScanColumn::Related {
+                        fk_column,
+                        table: t,
+                        key,
+                        column,
+                        kind,
+                    } => {
+                        let fk = &row[pos_of(table, fk_column)?];
+                        let target = get(t)?;
+                        let (kp, cp) = (pos_of(target, key)?, pos_of(target, column)?);
+                        target
+                            .rows
+                            .values()
+                            .find(|r| &r[kp] == fk)
+                            .map(|r| r[cp].clone().coerce(*kind))
+                            .unwrap_or_default()
+                    }
+                    ScanColumn::Linked {
+                        link,
+                        owner_key,
+                        table: t,
+                        key,
+                        column,
+                        kind,
+                    } => {
+                        let owner = &row[pos_of(table, owner_key)?];
+                        let links = get(&link.table)?;
+                        let (op, tp) = (
+                            pos_of(links, &link.owner_column)?,
+                            pos_of(links, &link.target_column)?,
+                        );
+                        let target = get(t)?;
+                        let (kp, cp) = (pos_of(target, key)?, pos_of(target, column)?);
+                        let items = links
+                            .rows
+                            .values()
+                            .filter(|l| &l[op] == owner)
+                            .filter_map(|l| target.rows.values().find(|r| r[kp] == l[tp]))
+                            .map(|r| r[cp].clone().coerce(*kind))
+                            .collect();
+                        Value::List(items)
+                    }
+                });
+            }
+            sink(out)?;
+        }
+        Ok(())
+    }
+}

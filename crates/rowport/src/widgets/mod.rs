@@ -1,0 +1,112 @@
+//! Widgets turn a file's cells into typed [`Value`]s on import (`clean`) and values back into
+//! cells on export (`render`).
+//!
+//! Every built-in widget refuses what it cannot read with a [`WidgetError`] whose message
+//! completes the sentence `"<value>" …`, e.g. `is not a date (expected YYYY-MM-DD)`.
+//! Where django-import-export silently guesses (a boolean `"yes"` read as false, an integer
+//! `"1.5"` truncated to 1), rowport reports the value instead.
+//!
+//! ```
+//! use rowport::widgets::{DateWidget, Widget};
+//! use rowport::{Cell, Value};
+//!
+//! let widget = DateWidget::new(vec!["%d.%m.%Y".into()]);
+//! let date = widget.clean(&Cell::Text("23.04.2019".into())).unwrap();
+//! assert_eq!(date.to_string(), "2019-04-23");
+//! assert_eq!(widget.render(&date), Cell::Text("23.04.2019".into()));
+//! assert!(widget.clean(&Cell::Text("2019-04-23".into())).is_err());
+//! ```
+
+use std::fmt;
+
+use crate::value::{Value, ValueKind};
+use rowport_formats::Cell;
+
+mod number;
+pub mod parse;
+mod relation;
+mod temporal;
+mod text;
+
+pub use number::{DecimalWidget, FloatWidget, IntegerWidget};
+pub use relation::{ForeignKeyWidget, LinkTable, ManyToManyWidget, Relation, RelationKind};
+pub use temporal::{DateTimeWidget, DateWidget, TimeWidget};
+pub use text::{BooleanWidget, CharWidget};
+
+/// Why a widget refused a cell: the rest of the sentence that starts with the quoted value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WidgetError {
+    /// E.g. `is not a whole number`.
+    pub message: String,
+}
+
+impl WidgetError {
+    /// A widget error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        WidgetError {
+            message: message.into(),
+        }
+    }
+}
+
+/// Converts between a file's cells and typed values, for one field.
+///
+/// Implement it to teach rowport a type of your own; the built-ins live in this module.
+pub trait Widget: Send + Sync + fmt::Debug {
+    /// The widget's name as `rowport.toml` spells it (`date`, `foreign_key`, …).
+    fn name(&self) -> &str;
+
+    /// The kind of value `clean` produces (and the store column holds).
+    fn kind(&self) -> ValueKind;
+
+    /// Reads a cell from a file.
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError>;
+
+    /// Writes a value out as a cell.
+    fn render(&self, value: &Value) -> Cell;
+
+    /// The related table, for widgets whose values live in another table.
+    fn relation(&self) -> Option<&Relation> {
+        None
+    }
+
+    /// The widget's parameters, for `rowport inspect` (e.g. `format %d.%m.%Y`).
+    fn describe(&self) -> String {
+        String::new()
+    }
+}
+
+/// Makes the default widget for a column of `kind` (what introspection assigns).
+pub fn for_kind(kind: ValueKind, nullable: bool) -> Box<dyn Widget> {
+    match kind {
+        ValueKind::Bool => Box::new(BooleanWidget::default()),
+        ValueKind::Int => Box::new(IntegerWidget),
+        ValueKind::Decimal => Box::new(DecimalWidget),
+        ValueKind::Float => Box::new(FloatWidget),
+        ValueKind::Date => Box::new(DateWidget::default()),
+        ValueKind::Time => Box::new(TimeWidget::default()),
+        ValueKind::DateTime => Box::new(DateTimeWidget::default()),
+        ValueKind::Text | ValueKind::Json | ValueKind::List => Box::new(CharWidget {
+            allow_blank: !nullable,
+        }),
+    }
+}
+
+/// Renders a value through the default rules when no widget-specific form applies.
+pub(crate) fn render_plain(value: &Value) -> Cell {
+    match value {
+        Value::Null => Cell::Empty,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Int(i) => Cell::Int(*i),
+        Value::Float(f) => Cell::Float(*f),
+        Value::Text(s) => Cell::Text(s.clone()),
+        Value::Date(d) => Cell::Date(*d),
+        Value::Time(t) => Cell::Time(*t),
+        Value::DateTime(dt) => Cell::DateTime(*dt),
+        other => Cell::Text(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! Date, time and date-time widgets, each with an optional list of `strftime` formats.
+//!
+//! On import each format is tried in turn; on export the first one is used. With no list,
+//! ISO 8601 is read and written.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+
+use super::{parse, render_plain, Widget, WidgetError};
+use crate::value::{Value, ValueKind};
+use rowport_formats::Cell;
+
+fn expected(formats: &[String], iso: &str) -> String {
+    if formats.is_empty() {
+        iso.to_owned()
+    } else {
+        formats
+            .iter()
+            .map(|f| parse::human_format(f))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
+/// Calendar dates. Default format: `%Y-%m-%d`.
+#[derive(Debug, Clone, Default)]
+pub struct DateWidget {
+    /// Formats tried in order; empty means ISO 8601.
+    pub formats: Vec<String>,
+}
+
+impl DateWidget {
+    /// A date widget that reads these formats and writes the first.
+    pub fn new(formats: Vec<String>) -> Self {
+        DateWidget { formats }
+    }
+}
+
+impl Widget for DateWidget {
+    fn name(&self) -> &str {
+        "date"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::Date
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        let error = || {
+            WidgetError::new(format!(
+                "is not a date (expected {})",
+                expected(&self.formats, "YYYY-MM-DD")
+            ))
+        };
+        match cell {
+            Cell::Empty => Ok(Value::Null),
+            Cell::Date(d) => Ok(Value::Date(*d)),
+            Cell::DateTime(dt) => Ok(Value::Date(dt.date())),
+            Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
+            Cell::Text(s) => {
+                let s = s.trim();
+                if self.formats.is_empty() {
+                    return parse::iso_date(s).map(Value::Date).ok_or_else(error);
+                }
+                self.formats
+                    .iter()
+                    .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+                    .map(Value::Date)
+                    .ok_or_else(error)
+            }
+            _ => Err(error()),
+        }
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        match (value, self.formats.first()) {
+            (Value::Date(d), Some(f)) => Cell::Text(d.format(f).to_string()),
+            (Value::Date(d), None) => Cell::Text(d.format("%Y-%m-%d").to_string()),
+            (other, _) => render_plain(other),
+        }
+    }
+
+    fn describe(&self) -> String {
+        describe_formats(&self.formats)
+    }
+}
+
+/// Times of day. Default: `%H:%M:%S`, also reading `%H:%M` and fractions.
+#[derive(Debug, Clone, Default)]
+pub struct TimeWidget {
+    /// Formats tried in order; empty means ISO 8601.
+    pub formats: Vec<String>,
+}
+
+impl TimeWidget {
+    /// A time widget that reads these formats and writes the first.
+    pub fn new(formats: Vec<String>) -> Self {
+        TimeWidget { formats }
+    }
+}
+
+impl Widget for TimeWidget {
+    fn name(&self) -> &str {
+        "time"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::Time
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        let error = || {
+            WidgetError::new(format!(
+                "is not a time (expected {})",
+                expected(&self.formats, "HH:MM:SS")
+            ))
+        };
+        match cell {
+            Cell::Empty => Ok(Value::Null),
+            Cell::Time(t) => Ok(Value::Time(*t)),
+            Cell::DateTime(dt) => Ok(Value::Time(dt.time())),
+            Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
+            Cell::Text(s) => {
+                let s = s.trim();
+                if self.formats.is_empty() {
+                    return parse::iso_time(s).map(Value::Time).ok_or_else(error);
+                }
+                self.formats
+                    .iter()
+                    .find_map(|f| NaiveTime::parse_from_str(s, f).ok())
+                    .map(Value::Time)
+                    .ok_or_else(error)
+            }
+            _ => Err(error()),
+        }
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        match (value, self.formats.first()) {
+            (Value::Time(t), Some(f)) => Cell::Text(t.format(f).to_string()),
+            (Value::Time(t), None) => Cell::Text(t.format("%H:%M:%S%.f").to_string()),
+            (other, _) => render_plain(other),
+        }
+    }
+
+    fn describe(&self) -> String {
+        describe_formats(&self.formats)
+    }
+}
+
+/// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional
+/// UTC offset (`Z`, `+02:00`); a value with an offset keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct DateTimeWidget {
+    /// Formats tried in order; empty means ISO 8601.
+    pub formats: Vec<String>,
+}
+
+impl DateTimeWidget {
+    /// A date-time widget that reads these formats and writes the first.
+    pub fn new(formats: Vec<String>) -> Self {
+        DateTimeWidget { formats }
+    }
+}
+
+impl Widget for DateTimeWidget {
+    fn name(&self) -> &str {
+        "datetime"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::DateTime
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        let error = || {
+            WidgetError::new(format!(
+                "is not a date and time (expected {})",
+                expected(&self.formats, "YYYY-MM-DD HH:MM:SS")
+            ))
+        };
+        match cell {
+            Cell::Empty => Ok(Value::Null),
+            Cell::DateTime(dt) => Ok(Value::DateTime(*dt)),
+            Cell::Date(d) => Ok(Value::DateTime(d.and_time(NaiveTime::MIN))),
+            Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
+            Cell::Text(s) => {
+                let s = s.trim();
+                if self.formats.is_empty() {
+                    return parse::iso_datetime(s).ok_or_else(error);
+                }
+                self.formats
+                    .iter()
+                    .find_map(|f| {
+                        DateTime::parse_from_str(s, f)
+                            .map(Value::DateTimeTz)
+                            .or_else(|_| NaiveDateTime::parse_from_str(s, f).map(Value::DateTime))
+                            .ok()
+                    })
+                    .ok_or_else(error)
+            }
+            _ => Err(error()),
+        }
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        let first = self.formats.first();
+        match value {
+            Value::DateTime(dt) => Cell::Text(match first {
+                Some(f) => dt.format(f).to_string(),
+                None => dt.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+            }),
+            Value::DateTimeTz(dt) => Cell::Text(match first {
+                Some(f) => dt.format(f).to_string(),
+                None => dt.format("%Y-%m-%d %H:%M:%S%.f%:z").to_string(),
+            }),
+            other => render_plain(other),
+        }
+    }
+
+    fn describe(&self) -> String {
+        describe_formats(&self.formats)
+    }
+}
+
+fn describe_formats(formats: &[String]) -> String {
+    if formats.is_empty() {
+        String::new()
+    } else {
+        format!("format {}", formats.join(" | "))
+    }
+}

@@ -1,0 +1,1160 @@
+//! One small test per widget behaviour, named after the edge case it pins down.
+//!
+//! Where rowport deliberately differs from django-import-export (booleans with unknown
+//! spellings, integers with a fraction, `"1,5"`), the test says so.
+
+use std::str::FromStr;
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::value::{Value, ValueKind};
+use rowport_formats::Cell;
+
+// ---------------------------------------------------------------------------------------
+// helpers
+
+fn text(s: &str) -> Cell {
+    Cell::Text(s.to_owned())
+}
+
+fn clean(widget: &dyn Widget, s: &str) -> Result<Value, WidgetError> {
+    widget.clean(&text(s))
+}
+
+fn ok(widget: &dyn Widget, s: &str) -> Value {
+    match clean(widget, s) {
+        Ok(v) => v,
+        Err(e) => panic!("{} refused {s:?}: {e}", widget.name()),
+    }
+}
+
+fn err(widget: &dyn Widget, s: &str) -> String {
+    match clean(widget, s) {
+        Ok(v) => panic!("{} accepted {s:?} as {v:?}", widget.name()),
+        Err(e) => e.message,
+    }
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn time(h: u32, m: u32, s: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, s).unwrap()
+}
+
+fn datetime(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
+    date(y, mo, d).and_time(time(h, mi, s))
+}
+
+fn formats(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn fk_char() -> ForeignKeyWidget {
+    ForeignKeyWidget::new("author", "name", "id", Box::new(CharWidget::default()))
+}
+
+fn fk_int() -> ForeignKeyWidget {
+    ForeignKeyWidget::new("author", "id", "id", Box::new(IntegerWidget))
+}
+
+fn link() -> LinkTable {
+    LinkTable {
+        table: "book_categories".into(),
+        owner_column: "book_id".into(),
+        target_column: "category_id".into(),
+    }
+}
+
+fn m2m(separator: &str, key_widget: Box<dyn Widget>) -> ManyToManyWidget {
+    ManyToManyWidget::new("category", "name", "id", link(), separator, key_widget)
+}
+
+fn texts(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|s| Value::from(*s)).collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// IntegerWidget
+
+#[test]
+fn integer_empty_and_whitespace_are_null() {
+    let w = IntegerWidget;
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(ok(&w, "   "), Value::Null);
+    assert_eq!(ok(&w, "\t\n"), Value::Null);
+    assert_eq!(ok(&w, "\u{a0}"), Value::Null);
+}
+
+#[test]
+fn integer_zero_is_not_empty() {
+    let w = IntegerWidget;
+    assert_eq!(ok(&w, "0"), Value::Int(0));
+    assert_eq!(ok(&w, "-0"), Value::Int(0));
+    assert_eq!(w.clean(&Cell::Int(0)), Ok(Value::Int(0)));
+    assert_eq!(w.clean(&Cell::Float(0.0)), Ok(Value::Int(0)));
+}
+
+#[test]
+fn integer_reads_signs_and_leading_zeros() {
+    let w = IntegerWidget;
+    assert_eq!(ok(&w, "42"), Value::Int(42));
+    assert_eq!(ok(&w, "+42"), Value::Int(42));
+    assert_eq!(ok(&w, "-42"), Value::Int(-42));
+    assert_eq!(ok(&w, "007"), Value::Int(7));
+}
+
+#[test]
+fn integer_trims_surrounding_whitespace() {
+    assert_eq!(ok(&IntegerWidget, " 42 "), Value::Int(42));
+    assert_eq!(ok(&IntegerWidget, "\t42\n"), Value::Int(42));
+}
+
+#[test]
+fn integer_reads_grouped_digits() {
+    let w = IntegerWidget;
+    assert_eq!(ok(&w, "1,234,567"), Value::Int(1_234_567));
+    assert_eq!(ok(&w, "-12,345"), Value::Int(-12_345));
+    assert_eq!(ok(&w, "1 234"), Value::Int(1234));
+    assert_eq!(ok(&w, "1\u{a0}234"), Value::Int(1234));
+    assert_eq!(ok(&w, "1\u{202f}234\u{202f}567"), Value::Int(1_234_567));
+}
+
+#[test]
+fn integer_comma_that_is_not_grouping_is_an_error() {
+    // "1,5" is a decimal comma, not thousands: never read as 15.
+    let w = IntegerWidget;
+    assert_eq!(err(&w, "1,5"), "is not a whole number");
+    assert_eq!(err(&w, "12,34"), "is not a whole number");
+    assert_eq!(err(&w, "1234,567"), "is not a whole number");
+    assert_eq!(err(&w, "1,234,"), "is not a whole number");
+}
+
+#[test]
+fn integer_refuses_fraction() {
+    // django-import-export truncates "1.5" to 1; rowport refuses it.
+    let w = IntegerWidget;
+    assert_eq!(err(&w, "1.5"), "is not a whole number");
+    assert_eq!(err(&w, "-0.1"), "is not a whole number");
+    assert_eq!(err(&w, "1,234.5"), "is not a whole number");
+}
+
+#[test]
+fn integer_accepts_whole_fraction() {
+    let w = IntegerWidget;
+    assert_eq!(ok(&w, "2.0"), Value::Int(2));
+    assert_eq!(ok(&w, "0.0"), Value::Int(0));
+    assert_eq!(ok(&w, "1,234.00"), Value::Int(1234));
+}
+
+#[test]
+fn integer_reads_scientific_notation_when_whole() {
+    let w = IntegerWidget;
+    assert_eq!(ok(&w, "1e3"), Value::Int(1000));
+    assert_eq!(err(&w, "1e-3"), "is not a whole number");
+}
+
+#[test]
+fn integer_not_a_number_is_an_error() {
+    let w = IntegerWidget;
+    assert_eq!(err(&w, "abc"), "is not a whole number");
+    assert_eq!(err(&w, "12abc"), "is not a whole number");
+    assert_eq!(err(&w, "--1"), "is not a whole number");
+}
+
+#[test]
+fn integer_none_is_an_error_not_null() {
+    let w = IntegerWidget;
+    assert_eq!(err(&w, "None"), "is not a whole number");
+    assert_eq!(err(&w, "null"), "is not a whole number");
+}
+
+#[test]
+fn integer_too_large_is_an_error() {
+    assert_eq!(
+        err(&IntegerWidget, "99999999999999999999"),
+        "is too large for a whole number column"
+    );
+    assert_eq!(
+        ok(&IntegerWidget, "9223372036854775807"),
+        Value::Int(i64::MAX)
+    );
+}
+
+#[test]
+fn integer_typed_cells() {
+    let w = IntegerWidget;
+    assert_eq!(w.clean(&Cell::Int(12)), Ok(Value::Int(12)));
+    assert_eq!(w.clean(&Cell::Float(66.0)), Ok(Value::Int(66)));
+    assert_eq!(w.clean(&Cell::Float(-3.0)), Ok(Value::Int(-3)));
+}
+
+#[test]
+fn integer_typed_cells_that_are_not_whole_are_errors() {
+    let w = IntegerWidget;
+    let refused = |cell: Cell| w.clean(&cell).unwrap_err().message;
+    assert_eq!(refused(Cell::Float(1.5)), "is not a whole number");
+    assert_eq!(refused(Cell::Float(f64::NAN)), "is not a whole number");
+    assert_eq!(refused(Cell::Float(1e20)), "is not a whole number");
+    assert_eq!(refused(Cell::Bool(true)), "is not a whole number");
+    assert_eq!(
+        refused(Cell::Date(date(2019, 4, 23))),
+        "is not a whole number"
+    );
+}
+
+#[test]
+fn integer_render() {
+    let w = IntegerWidget;
+    assert_eq!(w.render(&Value::Int(1234)), Cell::Int(1234));
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+    assert_eq!(w.name(), "integer");
+    assert_eq!(w.kind(), ValueKind::Int);
+}
+
+// ---------------------------------------------------------------------------------------
+// DecimalWidget
+
+#[test]
+fn decimal_empty_and_whitespace_are_null() {
+    let w = DecimalWidget;
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(ok(&w, "  "), Value::Null);
+}
+
+#[test]
+fn decimal_zero_is_not_empty() {
+    assert_eq!(ok(&DecimalWidget, "0"), Value::Decimal(Decimal::ZERO));
+    assert_eq!(ok(&DecimalWidget, "0.00"), Value::Decimal(Decimal::ZERO));
+}
+
+#[test]
+fn decimal_is_exact() {
+    let w = DecimalWidget;
+    let sum = match (ok(&w, "0.1"), ok(&w, "0.2")) {
+        (Value::Decimal(a), Value::Decimal(b)) => a + b,
+        other => panic!("not decimals: {other:?}"),
+    };
+    assert_eq!(sum, dec("0.3"));
+    assert_eq!(sum.to_string(), "0.3");
+}
+
+#[test]
+fn decimal_round_trips_as_written() {
+    let w = DecimalWidget;
+    let v = ok(&w, "12.34");
+    assert_eq!(v, Value::Decimal(dec("12.34")));
+    assert_eq!(w.render(&v), text("12.34"));
+    // Scale is kept on the way back out.
+    assert_eq!(w.render(&ok(&w, "1.50")), text("1.50"));
+    assert_eq!(w.render(&ok(&w, "-0.005")), text("-0.005"));
+}
+
+#[test]
+fn decimal_reads_scientific_notation() {
+    let w = DecimalWidget;
+    assert_eq!(ok(&w, "1e3"), Value::Decimal(dec("1000")));
+    assert_eq!(ok(&w, "1E3"), Value::Decimal(dec("1000")));
+    assert_eq!(ok(&w, "1.5e-3"), Value::Decimal(dec("0.0015")));
+}
+
+#[test]
+fn decimal_reads_grouped_digits() {
+    let w = DecimalWidget;
+    assert_eq!(ok(&w, "1,234,567.89"), Value::Decimal(dec("1234567.89")));
+    assert_eq!(ok(&w, " 1 234.5 "), Value::Decimal(dec("1234.5")));
+    assert_eq!(ok(&w, "1\u{a0}234.5"), Value::Decimal(dec("1234.5")));
+}
+
+#[test]
+fn decimal_comma_is_not_grouping_when_not_thousands() {
+    let w = DecimalWidget;
+    assert_eq!(err(&w, "1,5"), "is not a number");
+    assert_eq!(err(&w, "1.234,56"), "is not a number");
+}
+
+#[test]
+fn decimal_not_a_number_is_an_error() {
+    let w = DecimalWidget;
+    assert_eq!(err(&w, "abc"), "is not a number");
+    assert_eq!(err(&w, "None"), "is not a number");
+    assert_eq!(err(&w, "NaN"), "is not a number");
+    assert_eq!(err(&w, "e"), "is not a number");
+    assert_eq!(err(&w, "12.3.4"), "is not a number");
+}
+
+#[test]
+fn decimal_typed_cells() {
+    let w = DecimalWidget;
+    assert_eq!(w.clean(&Cell::Int(7)), Ok(Value::Decimal(dec("7"))));
+    // The shortest decimal that round-trips the float, not 12.339999…
+    assert_eq!(
+        w.clean(&Cell::Float(12.34)),
+        Ok(Value::Decimal(dec("12.34")))
+    );
+    assert_eq!(w.clean(&Cell::Float(66.0)), Ok(Value::Decimal(dec("66"))));
+    assert_eq!(
+        w.clean(&Cell::Float(f64::INFINITY)).unwrap_err().message,
+        "is not a number"
+    );
+    assert_eq!(
+        w.clean(&Cell::Bool(false)).unwrap_err().message,
+        "is not a number"
+    );
+}
+
+#[test]
+fn decimal_render_null_is_empty() {
+    assert_eq!(DecimalWidget.render(&Value::Null), Cell::Empty);
+    assert_eq!(DecimalWidget.kind(), ValueKind::Decimal);
+}
+
+// ---------------------------------------------------------------------------------------
+// FloatWidget
+
+#[test]
+fn float_empty_and_whitespace_are_null() {
+    let w = FloatWidget;
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(ok(&w, " \t "), Value::Null);
+}
+
+#[test]
+fn float_zero_is_not_empty() {
+    assert_eq!(ok(&FloatWidget, "0"), Value::Float(0.0));
+    assert_eq!(ok(&FloatWidget, "0.0"), Value::Float(0.0));
+}
+
+#[test]
+fn float_reads_numbers() {
+    let w = FloatWidget;
+    assert_eq!(ok(&w, "1.5"), Value::Float(1.5));
+    assert_eq!(ok(&w, "-0.25"), Value::Float(-0.25));
+    assert_eq!(ok(&w, "1e3"), Value::Float(1000.0));
+    assert_eq!(ok(&w, " 42 "), Value::Float(42.0));
+}
+
+#[test]
+fn float_reads_grouped_digits() {
+    let w = FloatWidget;
+    assert_eq!(ok(&w, "1,234,567.5"), Value::Float(1_234_567.5));
+    assert_eq!(ok(&w, "1 234.5"), Value::Float(1234.5));
+    assert_eq!(ok(&w, "1\u{a0}234"), Value::Float(1234.0));
+}
+
+#[test]
+fn float_comma_is_not_grouping_when_not_thousands() {
+    assert_eq!(err(&FloatWidget, "1,5"), "is not a number");
+    assert_eq!(err(&FloatWidget, "1 234,5"), "is not a number");
+}
+
+#[test]
+fn float_not_a_number_is_an_error() {
+    let w = FloatWidget;
+    assert_eq!(err(&w, "abc"), "is not a number");
+    assert_eq!(err(&w, "None"), "is not a number");
+    assert_eq!(err(&w, "NaN"), "is not a number");
+    assert_eq!(err(&w, "inf"), "is not a number");
+    assert_eq!(err(&w, "-infinity"), "is not a number");
+}
+
+#[test]
+fn float_typed_cells() {
+    let w = FloatWidget;
+    assert_eq!(w.clean(&Cell::Int(3)), Ok(Value::Float(3.0)));
+    assert_eq!(w.clean(&Cell::Float(2.5)), Ok(Value::Float(2.5)));
+    assert_eq!(
+        w.clean(&Cell::Bool(true)).unwrap_err().message,
+        "is not a number"
+    );
+}
+
+#[test]
+fn float_render() {
+    assert_eq!(FloatWidget.render(&Value::Float(2.5)), Cell::Float(2.5));
+    assert_eq!(FloatWidget.render(&Value::Null), Cell::Empty);
+}
+
+// ---------------------------------------------------------------------------------------
+// CharWidget
+
+#[test]
+fn char_allow_blank_reads_empty_as_empty_text() {
+    let w = CharWidget { allow_blank: true };
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Text(String::new())));
+    assert_eq!(ok(&w, ""), Value::Text(String::new()));
+}
+
+#[test]
+fn char_without_allow_blank_reads_empty_as_null() {
+    let w = CharWidget { allow_blank: false };
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+}
+
+#[test]
+fn char_default_allows_blank() {
+    assert!(CharWidget::default().allow_blank);
+}
+
+#[test]
+fn char_keeps_text_exactly() {
+    let w = CharWidget::default();
+    assert_eq!(ok(&w, "007"), Value::from("007"));
+    assert_eq!(ok(&w, "  padded  "), Value::from("  padded  "));
+    assert_eq!(ok(&w, "None"), Value::from("None"));
+}
+
+#[test]
+fn char_whole_float_reads_without_point_zero() {
+    // django-import-export gives "66.0" for an Excel number 66.
+    let w = CharWidget::default();
+    assert_eq!(w.clean(&Cell::Float(66.0)), Ok(Value::from("66")));
+    assert_eq!(w.clean(&Cell::Float(1.5)), Ok(Value::from("1.5")));
+    assert_eq!(w.clean(&Cell::Int(66)), Ok(Value::from("66")));
+}
+
+#[test]
+fn char_typed_cells_read_as_text() {
+    let w = CharWidget::default();
+    assert_eq!(w.clean(&Cell::Bool(true)), Ok(Value::from("true")));
+    assert_eq!(
+        w.clean(&Cell::Date(date(2019, 4, 23))),
+        Ok(Value::from("2019-04-23"))
+    );
+}
+
+#[test]
+fn char_render() {
+    let w = CharWidget::default();
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+    assert_eq!(w.render(&Value::from("abc")), text("abc"));
+    assert_eq!(w.render(&Value::Int(5)), text("5"));
+}
+
+// ---------------------------------------------------------------------------------------
+// BooleanWidget
+
+#[test]
+fn boolean_spellings() {
+    let w = BooleanWidget::default();
+    for s in [
+        "1", "true", "TRUE", "True", "yes", "YES", "Y", "y", "t", "T", "on", "ON", " yes ",
+    ] {
+        assert_eq!(ok(&w, s), Value::Bool(true), "{s:?}");
+    }
+    for s in [
+        "0", "false", "FALSE", "False", "no", "No", "N", "n", "f", "off", "OFF",
+    ] {
+        assert_eq!(ok(&w, s), Value::Bool(false), "{s:?}");
+    }
+}
+
+#[test]
+fn boolean_none_and_null_are_null() {
+    let w = BooleanWidget::default();
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    for s in ["", "  ", "null", "NULL", "Null", "none", "None", "NONE"] {
+        assert_eq!(ok(&w, s), Value::Null, "{s:?}");
+    }
+}
+
+#[test]
+fn boolean_unknown_spelling_is_an_error() {
+    // django-import-export reads every unknown spelling as False.
+    let w = BooleanWidget::default();
+    let message = err(&w, "x");
+    assert_eq!(
+        message,
+        "is not a boolean (expected one of 1/0, true/false, yes/no, y/n, t/f, on/off)"
+    );
+    assert_eq!(err(&w, "2"), message);
+    assert_eq!(err(&w, "yess"), message);
+    assert_eq!(err(&w, "-1"), message);
+}
+
+#[test]
+fn boolean_typed_cells() {
+    let w = BooleanWidget::default();
+    assert_eq!(w.clean(&Cell::Bool(true)), Ok(Value::Bool(true)));
+    assert_eq!(w.clean(&Cell::Bool(false)), Ok(Value::Bool(false)));
+    assert_eq!(w.clean(&Cell::Int(1)), Ok(Value::Bool(true)));
+    assert_eq!(w.clean(&Cell::Int(0)), Ok(Value::Bool(false)));
+    assert_eq!(w.clean(&Cell::Float(1.0)), Ok(Value::Bool(true)));
+    assert_eq!(w.clean(&Cell::Float(0.0)), Ok(Value::Bool(false)));
+}
+
+#[test]
+fn boolean_other_typed_cells_are_errors() {
+    let w = BooleanWidget::default();
+    for cell in [
+        Cell::Int(2),
+        Cell::Int(-1),
+        Cell::Float(0.5),
+        Cell::Date(date(2020, 1, 1)),
+    ] {
+        let message = w.clean(&cell).unwrap_err().message;
+        assert!(
+            message.starts_with("is not a boolean"),
+            "{cell:?}: {message}"
+        );
+    }
+}
+
+#[test]
+fn boolean_custom_spellings() {
+    let w = BooleanWidget {
+        true_values: formats(&["ja", "x"]),
+        false_values: formats(&["nein", "-"]),
+        null_values: formats(&["?"]),
+    };
+    assert_eq!(ok(&w, "JA"), Value::Bool(true));
+    assert_eq!(ok(&w, "x"), Value::Bool(true));
+    assert_eq!(ok(&w, "nein"), Value::Bool(false));
+    assert_eq!(ok(&w, "-"), Value::Bool(false));
+    assert_eq!(ok(&w, "?"), Value::Null);
+    assert_eq!(ok(&w, ""), Value::Null);
+    // The defaults are replaced, not extended.
+    assert_eq!(
+        err(&w, "yes"),
+        "is not a boolean (expected one of ja/nein, x/-)"
+    );
+    assert!(clean(&w, "null").is_err());
+}
+
+#[test]
+fn boolean_error_lists_every_spelling_when_lists_differ_in_length() {
+    let w = BooleanWidget {
+        true_values: formats(&["ja", "yes", "y"]),
+        false_values: formats(&["nein"]),
+        null_values: Vec::new(),
+    };
+    assert_eq!(
+        err(&w, "maybe"),
+        "is not a boolean (expected one of ja, yes, y (true) or nein (false))"
+    );
+}
+
+#[test]
+fn boolean_render() {
+    let w = BooleanWidget::default();
+    assert_eq!(w.render(&Value::Bool(true)), Cell::Bool(true));
+    assert_eq!(w.render(&Value::Bool(false)), Cell::Bool(false));
+    assert_eq!(w.render(&Value::Int(0)), Cell::Bool(false));
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+}
+
+// ---------------------------------------------------------------------------------------
+// DateWidget
+
+#[test]
+fn date_default_is_iso() {
+    let w = DateWidget::default();
+    let v = ok(&w, "2019-04-23");
+    assert_eq!(v, Value::Date(date(2019, 4, 23)));
+    assert_eq!(w.render(&v), text("2019-04-23"));
+    assert_eq!(ok(&w, " 2019-04-23 "), Value::Date(date(2019, 4, 23)));
+}
+
+#[test]
+fn date_empty_is_null() {
+    let w = DateWidget::default();
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(ok(&w, "   "), Value::Null);
+}
+
+#[test]
+fn date_several_formats() {
+    let w = DateWidget::new(formats(&["%d.%m.%Y", "%Y-%m-%d"]));
+    assert_eq!(ok(&w, "23.04.2019"), Value::Date(date(2019, 4, 23)));
+    assert_eq!(ok(&w, "2019-04-23"), Value::Date(date(2019, 4, 23)));
+}
+
+#[test]
+fn date_renders_with_first_format() {
+    let w = DateWidget::new(formats(&["%d.%m.%Y", "%Y-%m-%d"]));
+    let v = ok(&w, "2019-04-23");
+    assert_eq!(w.render(&v), text("23.04.2019"));
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+}
+
+#[test]
+fn date_error_message_names_expected_format() {
+    let w = DateWidget::new(formats(&["%d.%m.%Y", "%Y-%m-%d"]));
+    assert_eq!(
+        err(&w, "04/23/2019"),
+        "is not a date (expected DD.MM.YYYY or YYYY-MM-DD)"
+    );
+    assert_eq!(
+        err(&DateWidget::default(), "23.04.2019"),
+        "is not a date (expected YYYY-MM-DD)"
+    );
+}
+
+#[test]
+fn date_invalid_dates_are_errors() {
+    let w = DateWidget::default();
+    assert_eq!(err(&w, "2019-13-45"), "is not a date (expected YYYY-MM-DD)");
+    assert_eq!(err(&w, "2019-02-30"), "is not a date (expected YYYY-MM-DD)");
+    assert_eq!(
+        err(&w, "1996x-01-01"),
+        "is not a date (expected YYYY-MM-DD)"
+    );
+    assert_eq!(err(&w, "None"), "is not a date (expected YYYY-MM-DD)");
+    assert_eq!(
+        err(&w, "2019-04-23 10:00"),
+        "is not a date (expected YYYY-MM-DD)"
+    );
+}
+
+#[test]
+fn date_year_before_1000_is_zero_padded() {
+    let w = DateWidget::default();
+    let v = ok(&w, "0010-08-02");
+    assert_eq!(v, Value::Date(date(10, 8, 2)));
+    assert_eq!(w.render(&v), text("0010-08-02"));
+    let dotted = DateWidget::new(formats(&["%d.%m.%Y"]));
+    assert_eq!(dotted.render(&v), text("02.08.0010"));
+}
+
+#[test]
+fn date_typed_cells() {
+    let w = DateWidget::default();
+    assert_eq!(
+        w.clean(&Cell::Date(date(2019, 4, 23))),
+        Ok(Value::Date(date(2019, 4, 23)))
+    );
+    assert_eq!(
+        w.clean(&Cell::DateTime(datetime(2019, 4, 23, 10, 30, 0))),
+        Ok(Value::Date(date(2019, 4, 23)))
+    );
+}
+
+#[test]
+fn date_excel_serial_number_is_an_error() {
+    let w = DateWidget::default();
+    let message = w.clean(&Cell::Float(43578.0)).unwrap_err().message;
+    assert_eq!(message, "is not a date (expected YYYY-MM-DD)");
+    assert!(w.clean(&Cell::Int(43578)).is_err());
+}
+
+#[test]
+fn date_describe_lists_formats() {
+    let w = DateWidget::new(formats(&["%d.%m.%Y", "%Y-%m-%d"]));
+    assert_eq!(w.describe(), "format %d.%m.%Y | %Y-%m-%d");
+    assert_eq!(DateWidget::default().describe(), "");
+}
+
+// ---------------------------------------------------------------------------------------
+// TimeWidget
+
+#[test]
+fn time_hours_and_minutes() {
+    assert_eq!(
+        ok(&TimeWidget::default(), "12:30"),
+        Value::Time(time(12, 30, 0))
+    );
+}
+
+#[test]
+fn time_with_seconds() {
+    let w = TimeWidget::default();
+    let v = ok(&w, "12:30:15");
+    assert_eq!(v, Value::Time(time(12, 30, 15)));
+    assert_eq!(w.render(&v), text("12:30:15"));
+}
+
+#[test]
+fn time_with_fraction() {
+    let w = TimeWidget::default();
+    let v = ok(&w, "12:30:15.5");
+    assert_eq!(
+        v,
+        Value::Time(NaiveTime::from_hms_milli_opt(12, 30, 15, 500).unwrap())
+    );
+    assert_eq!(w.render(&v), text("12:30:15.500"));
+}
+
+#[test]
+fn time_empty_is_null() {
+    let w = TimeWidget::default();
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, " "), Value::Null);
+}
+
+#[test]
+fn time_invalid_is_an_error() {
+    let w = TimeWidget::default();
+    assert_eq!(err(&w, "25:00"), "is not a time (expected HH:MM:SS)");
+    assert_eq!(err(&w, "12:61"), "is not a time (expected HH:MM:SS)");
+    assert_eq!(err(&w, "noon"), "is not a time (expected HH:MM:SS)");
+}
+
+#[test]
+fn time_custom_format() {
+    let w = TimeWidget::new(formats(&["%I:%M %p"]));
+    let v = ok(&w, "02:30 PM");
+    assert_eq!(v, Value::Time(time(14, 30, 0)));
+    assert_eq!(w.render(&v), text("02:30 PM"));
+    assert_eq!(err(&w, "14:30"), "is not a time (expected hh:MM AM/PM)");
+}
+
+#[test]
+fn time_typed_cells() {
+    let w = TimeWidget::default();
+    assert_eq!(
+        w.clean(&Cell::Time(time(8, 0, 0))),
+        Ok(Value::Time(time(8, 0, 0)))
+    );
+    assert_eq!(
+        w.clean(&Cell::DateTime(datetime(2020, 1, 2, 8, 15, 0))),
+        Ok(Value::Time(time(8, 15, 0)))
+    );
+    assert!(w.clean(&Cell::Date(date(2020, 1, 2))).is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// DateTimeWidget
+
+#[test]
+fn datetime_default_with_space() {
+    let w = DateTimeWidget::default();
+    let v = ok(&w, "2021-03-04 12:30:00");
+    assert_eq!(v, Value::DateTime(datetime(2021, 3, 4, 12, 30, 0)));
+    assert_eq!(w.render(&v), text("2021-03-04 12:30:00"));
+}
+
+#[test]
+fn datetime_with_t_separator() {
+    assert_eq!(
+        ok(&DateTimeWidget::default(), "2021-03-04T12:30:00"),
+        Value::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+}
+
+#[test]
+fn datetime_without_seconds() {
+    let w = DateTimeWidget::default();
+    assert_eq!(
+        ok(&w, "2021-03-04 12:30"),
+        Value::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+    assert_eq!(
+        ok(&w, "2021-03-04T12:30"),
+        Value::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+}
+
+#[test]
+fn datetime_fractional_seconds() {
+    let w = DateTimeWidget::default();
+    let v = ok(&w, "2021-03-04T12:30:00.123456");
+    let expected =
+        date(2021, 3, 4).and_time(NaiveTime::from_hms_micro_opt(12, 30, 0, 123_456).unwrap());
+    assert_eq!(v, Value::DateTime(expected));
+    assert_eq!(w.render(&v), text("2021-03-04 12:30:00.123456"));
+}
+
+#[test]
+fn datetime_keeps_offset() {
+    let w = DateTimeWidget::default();
+    let v = ok(&w, "2021-03-04T12:30:00+02:00");
+    let plus2 = FixedOffset::east_opt(2 * 3600).unwrap();
+    let expected = plus2.with_ymd_and_hms(2021, 3, 4, 12, 30, 0).unwrap();
+    assert_eq!(v, Value::DateTimeTz(expected));
+    match &v {
+        Value::DateTimeTz(dt) => assert_eq!(dt.offset().local_minus_utc(), 7200),
+        other => panic!("not a DateTimeTz: {other:?}"),
+    }
+    assert_eq!(w.render(&v), text("2021-03-04 12:30:00+02:00"));
+}
+
+#[test]
+fn datetime_z_is_utc() {
+    let w = DateTimeWidget::default();
+    let v = ok(&w, "2021-03-04T12:30:00Z");
+    let utc = FixedOffset::east_opt(0).unwrap();
+    assert_eq!(
+        v,
+        Value::DateTimeTz(utc.with_ymd_and_hms(2021, 3, 4, 12, 30, 0).unwrap())
+    );
+    assert_eq!(w.render(&v), text("2021-03-04 12:30:00+00:00"));
+}
+
+#[test]
+fn datetime_offset_with_space_separator() {
+    let minus5 = FixedOffset::west_opt(5 * 3600).unwrap();
+    let expected = Value::DateTimeTz(minus5.with_ymd_and_hms(2021, 3, 4, 12, 30, 0).unwrap());
+    let w = DateTimeWidget::default();
+    assert_eq!(ok(&w, "2021-03-04 12:30:00-05:00"), expected);
+    assert_eq!(ok(&w, "2021-03-04 12:30:00-0500"), expected);
+}
+
+#[test]
+fn datetime_empty_is_null() {
+    let w = DateTimeWidget::default();
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+}
+
+#[test]
+fn datetime_invalid_is_an_error() {
+    let w = DateTimeWidget::default();
+    let expected = "is not a date and time (expected YYYY-MM-DD HH:MM:SS)";
+    assert_eq!(err(&w, "2019-13-45 10:00:00"), expected);
+    assert_eq!(err(&w, "1996x-01-01 10:00:00"), expected);
+    assert_eq!(err(&w, "2021-03-04 25:00:00"), expected);
+    assert_eq!(err(&w, "yesterday"), expected);
+}
+
+#[test]
+fn datetime_date_only_text_is_an_error() {
+    // A date cell becomes midnight, but date-only text is refused by the default format.
+    assert_eq!(
+        err(&DateTimeWidget::default(), "2021-03-04"),
+        "is not a date and time (expected YYYY-MM-DD HH:MM:SS)"
+    );
+}
+
+#[test]
+fn datetime_custom_formats() {
+    let w = DateTimeWidget::new(formats(&["%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S"]));
+    let v = ok(&w, "04.03.2021 12:30");
+    assert_eq!(v, Value::DateTime(datetime(2021, 3, 4, 12, 30, 0)));
+    assert_eq!(
+        ok(&w, "2021-03-04 12:30:00"),
+        Value::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+    assert_eq!(w.render(&v), text("04.03.2021 12:30"));
+    assert_eq!(
+        err(&w, "2021-03-04T12:30:00"),
+        "is not a date and time (expected DD.MM.YYYY HH:MM or YYYY-MM-DD HH:MM:SS)"
+    );
+}
+
+#[test]
+fn datetime_custom_format_with_offset() {
+    let w = DateTimeWidget::new(formats(&["%d.%m.%Y %H:%M %z"]));
+    let plus1 = FixedOffset::east_opt(3600).unwrap();
+    let v = ok(&w, "04.03.2021 12:30 +0100");
+    assert_eq!(
+        v,
+        Value::DateTimeTz(plus1.with_ymd_and_hms(2021, 3, 4, 12, 30, 0).unwrap())
+    );
+    assert_eq!(w.render(&v), text("04.03.2021 12:30 +0100"));
+}
+
+#[test]
+fn datetime_typed_cells() {
+    let w = DateTimeWidget::default();
+    let dt = datetime(2021, 3, 4, 12, 30, 0);
+    assert_eq!(w.clean(&Cell::DateTime(dt)), Ok(Value::DateTime(dt)));
+    assert_eq!(
+        w.clean(&Cell::Date(date(2021, 3, 4))),
+        Ok(Value::DateTime(datetime(2021, 3, 4, 0, 0, 0)))
+    );
+    assert!(w.clean(&Cell::Time(time(12, 0, 0))).is_err());
+    assert!(w.clean(&Cell::Float(44000.5)).is_err());
+}
+
+#[test]
+fn datetime_year_before_1000_is_zero_padded() {
+    let w = DateTimeWidget::default();
+    let v = ok(&w, "0010-08-02 01:02:03");
+    assert_eq!(v, Value::DateTime(datetime(10, 8, 2, 1, 2, 3)));
+    assert_eq!(w.render(&v), text("0010-08-02 01:02:03"));
+}
+
+// ---------------------------------------------------------------------------------------
+// ForeignKeyWidget
+
+#[test]
+fn foreign_key_empty_is_null() {
+    let w = fk_char();
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    // Even though the key widget (CharWidget, allow_blank) would give "".
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(ok(&w, "   "), Value::Null);
+}
+
+#[test]
+fn foreign_key_text_key_is_trimmed() {
+    assert_eq!(ok(&fk_char(), " Author 1 "), Value::from("Author 1"));
+}
+
+#[test]
+fn foreign_key_integer_key() {
+    let w = fk_int();
+    assert_eq!(ok(&w, "12"), Value::Int(12));
+    assert_eq!(ok(&w, " 12 "), Value::Int(12));
+    assert_eq!(w.clean(&Cell::Float(12.0)), Ok(Value::Int(12)));
+    assert_eq!(err(&w, "x"), "is not a whole number");
+}
+
+#[test]
+fn foreign_key_zero_is_a_key() {
+    // django-import-export treats 0 as "no value"; it is a valid key.
+    assert_eq!(fk_int().clean(&Cell::Int(0)), Ok(Value::Int(0)));
+    assert_eq!(ok(&fk_int(), "0"), Value::Int(0));
+}
+
+#[test]
+fn foreign_key_typed_number_into_text_key() {
+    assert_eq!(fk_char().clean(&Cell::Float(12.0)), Ok(Value::from("12")));
+}
+
+#[test]
+fn foreign_key_render_and_relation() {
+    let w = fk_int();
+    assert_eq!(w.render(&Value::Int(12)), Cell::Int(12));
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+    assert_eq!(fk_char().render(&Value::from("Author 1")), text("Author 1"));
+    assert_eq!(w.kind(), ValueKind::Int);
+    assert_eq!(fk_char().kind(), ValueKind::Text);
+    let relation = fk_char().relation().cloned().unwrap();
+    assert_eq!(relation.table, "author");
+    assert_eq!(relation.lookup, "name");
+    assert_eq!(relation.key, "id");
+    assert_eq!(relation.kind, RelationKind::ForeignKey);
+    assert_eq!(fk_char().describe(), "author.name");
+}
+
+// ---------------------------------------------------------------------------------------
+// ManyToManyWidget
+
+#[test]
+fn many_to_many_splits_on_separator() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(ok(&w, "a|b|c"), texts(&["a", "b", "c"]));
+}
+
+#[test]
+fn many_to_many_strips_whitespace_around_parts() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(
+        ok(&w, " Category 01 | Category 06 "),
+        texts(&["Category 01", "Category 06"])
+    );
+}
+
+#[test]
+fn many_to_many_drops_empty_parts() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(ok(&w, "a||b|"), texts(&["a", "b"]));
+    assert_eq!(ok(&w, "| |"), texts(&[]));
+}
+
+#[test]
+fn many_to_many_removes_duplicates() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(ok(&w, "a|b|a| b"), texts(&["a", "b"]));
+    let ints = m2m(",", Box::new(IntegerWidget));
+    assert_eq!(
+        ok(&ints, "1,01,2"),
+        Value::List(vec![Value::Int(1), Value::Int(2)])
+    );
+}
+
+#[test]
+fn many_to_many_empty_cell_is_empty_list() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::List(Vec::new())));
+    assert_eq!(ok(&w, ""), Value::List(Vec::new()));
+    assert_eq!(ok(&w, "   "), Value::List(Vec::new()));
+}
+
+#[test]
+fn many_to_many_typed_number_is_one_key() {
+    let w = m2m(",", Box::new(IntegerWidget));
+    assert_eq!(w.clean(&Cell::Int(5)), Ok(Value::List(vec![Value::Int(5)])));
+    assert_eq!(
+        w.clean(&Cell::Float(5.0)),
+        Ok(Value::List(vec![Value::Int(5)]))
+    );
+}
+
+#[test]
+fn many_to_many_integer_keys() {
+    let w = m2m(",", Box::new(IntegerWidget));
+    assert_eq!(
+        ok(&w, "1, 2,3"),
+        Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+    );
+    assert_eq!(err(&w, "1,x,3"), "is not a whole number");
+}
+
+#[test]
+fn many_to_many_multi_character_separator() {
+    let w = m2m(" / ", Box::new(CharWidget::default()));
+    assert_eq!(ok(&w, "a/b / c"), texts(&["a/b", "c"]));
+}
+
+#[test]
+fn many_to_many_render_joins_with_separator() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(w.render(&texts(&["a", "b", "c"])), text("a|b|c"));
+    assert_eq!(w.render(&texts(&[])), text(""));
+    assert_eq!(w.render(&Value::Null), text(""));
+    let ints = m2m(",", Box::new(IntegerWidget));
+    assert_eq!(
+        ints.render(&Value::List(vec![Value::Int(1), Value::Int(22)])),
+        text("1,22")
+    );
+}
+
+#[test]
+fn many_to_many_round_trip() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    let v = ok(&w, " x | y ||x");
+    assert_eq!(w.render(&v), text("x|y"));
+    assert_eq!(w.clean(&w.render(&v)), Ok(v));
+}
+
+#[test]
+fn many_to_many_relation_and_describe() {
+    let w = m2m("|", Box::new(CharWidget::default()));
+    assert_eq!(w.kind(), ValueKind::List);
+    let relation = w.relation().unwrap();
+    assert_eq!(relation.table, "category");
+    assert_eq!(
+        relation.kind,
+        RelationKind::ManyToMany {
+            link: link(),
+            separator: "|".into()
+        }
+    );
+    assert_eq!(
+        w.describe(),
+        "category.name via book_categories, separator \"|\""
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// parse helpers
+
+#[test]
+fn strip_grouping_removes_thousands_commas() {
+    assert_eq!(parse::strip_grouping("1,234,567"), "1234567");
+    assert_eq!(parse::strip_grouping("-12,345,678.90"), "-12345678.90");
+    assert_eq!(parse::strip_grouping("+1,000"), "+1000");
+}
+
+#[test]
+fn strip_grouping_keeps_other_commas() {
+    assert_eq!(parse::strip_grouping("1,5"), "1,5");
+    assert_eq!(parse::strip_grouping("12,34"), "12,34");
+    assert_eq!(parse::strip_grouping("1234,567"), "1234,567");
+    assert_eq!(parse::strip_grouping("1,2345"), "1,2345");
+    assert_eq!(parse::strip_grouping(",123"), ",123");
+    assert_eq!(parse::strip_grouping("1.234,56"), "1.234,56");
+}
+
+#[test]
+fn strip_grouping_removes_spaces() {
+    assert_eq!(parse::strip_grouping(" 42 "), "42");
+    assert_eq!(parse::strip_grouping("1 234"), "1234");
+    assert_eq!(parse::strip_grouping("1\u{a0}234"), "1234");
+    assert_eq!(parse::strip_grouping("1\u{202f}234,5"), "1234,5");
+    assert_eq!(parse::strip_grouping("1\u{2009}234"), "1234");
+}
+
+#[test]
+fn strip_grouping_borrows_when_nothing_to_strip() {
+    assert!(matches!(
+        parse::strip_grouping(" 42\n"),
+        std::borrow::Cow::Borrowed("42")
+    ));
+    assert!(matches!(
+        parse::strip_grouping("1,234"),
+        std::borrow::Cow::Owned(_)
+    ));
+}
+
+#[test]
+fn human_format_dates() {
+    assert_eq!(parse::human_format("%Y-%m-%d"), "YYYY-MM-DD");
+    assert_eq!(parse::human_format("%d.%m.%Y"), "DD.MM.YYYY");
+    assert_eq!(parse::human_format("%d/%m/%y"), "DD/MM/YY");
+    assert_eq!(parse::human_format("%d %b %Y"), "DD Mon YYYY");
+    assert_eq!(parse::human_format("%d %B %Y"), "DD Month YYYY");
+}
+
+#[test]
+fn human_format_times() {
+    assert_eq!(parse::human_format("%H:%M:%S"), "HH:MM:SS");
+    assert_eq!(parse::human_format("%H:%M:%S%.f"), "HH:MM:SS[.ffffff]");
+    assert_eq!(parse::human_format("%I:%M %p"), "hh:MM AM/PM");
+    assert_eq!(
+        parse::human_format("%Y-%m-%dT%H:%M:%S%:z"),
+        "YYYY-MM-DDTHH:MM:SS+HH:MM"
+    );
+    assert_eq!(parse::human_format("%H%M %z"), "HHMM +HHMM");
+}
+
+#[test]
+fn parse_decimal_helper() {
+    assert_eq!(parse::decimal("1,234.5"), Some(dec("1234.5")));
+    assert_eq!(parse::decimal("1e3"), Some(dec("1000")));
+    assert_eq!(parse::decimal(""), None);
+    assert_eq!(parse::decimal("abc"), None);
+}
+
+#[test]
+fn parse_iso_helpers() {
+    assert_eq!(parse::iso_date(" 2019-04-23 "), Some(date(2019, 4, 23)));
+    assert_eq!(parse::iso_date("23.04.2019"), None);
+    assert_eq!(parse::iso_time("12:30"), Some(time(12, 30, 0)));
+    assert_eq!(parse::iso_time("12"), None);
+    assert_eq!(
+        parse::iso_datetime("2021-03-04 12:30:00"),
+        Some(Value::DateTime(datetime(2021, 3, 4, 12, 30, 0)))
+    );
+    assert_eq!(parse::iso_datetime("2021-03-04"), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// for_kind
+
+#[test]
+fn for_kind_picks_widget_by_column_kind() {
+    let names: Vec<_> = [
+        ValueKind::Bool,
+        ValueKind::Int,
+        ValueKind::Decimal,
+        ValueKind::Float,
+        ValueKind::Date,
+        ValueKind::Time,
+        ValueKind::DateTime,
+        ValueKind::Text,
+    ]
+    .into_iter()
+    .map(|k| for_kind(k, true).name().to_owned())
+    .collect();
+    assert_eq!(
+        names,
+        ["boolean", "integer", "decimal", "float", "date", "time", "datetime", "char"]
+    );
+}
+
+#[test]
+fn for_kind_text_blank_depends_on_nullability() {
+    assert_eq!(
+        for_kind(ValueKind::Text, true).clean(&Cell::Empty),
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        for_kind(ValueKind::Text, false).clean(&Cell::Empty),
+        Ok(Value::Text(String::new()))
+    );
+}

@@ -1,0 +1,139 @@
+//! Text and boolean widgets.
+
+use super::{render_plain, Widget, WidgetError};
+use crate::value::{Value, ValueKind};
+use rowport_formats::Cell;
+
+/// Text. An empty cell is `""` when `allow_blank` (the default for `NOT NULL` text
+/// columns, so an empty spreadsheet cell does not break the constraint) and null otherwise.
+/// A whole-number spreadsheet cell reads as `66`, never `66.0`; text is kept exactly as
+/// written, leading zeros included.
+#[derive(Debug, Clone, Copy)]
+pub struct CharWidget {
+    /// Empty cells become `""` instead of null.
+    pub allow_blank: bool,
+}
+
+impl Default for CharWidget {
+    fn default() -> Self {
+        CharWidget { allow_blank: true }
+    }
+}
+
+impl Widget for CharWidget {
+    fn name(&self) -> &str {
+        "char"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::Text
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        Ok(match cell {
+            c if c.is_empty() => {
+                if self.allow_blank {
+                    Value::Text(String::new())
+                } else {
+                    Value::Null
+                }
+            }
+            Cell::Text(s) => Value::Text(s.clone()),
+            other => Value::Text(other.to_string()),
+        })
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        match value {
+            Value::Text(s) => Cell::Text(s.clone()),
+            Value::Null => Cell::Empty,
+            other => Cell::Text(other.to_string()),
+        }
+    }
+}
+
+/// Booleans. Reads `1`/`0`, `true`/`false`, `yes`/`no`, `y`/`n`, `t`/`f`, `on`/`off` in any
+/// case; empty, `null` and `none` are null. Anything else is an error: django-import-export
+/// reads every unknown spelling as false, which loses data silently.
+#[derive(Debug, Clone)]
+pub struct BooleanWidget {
+    /// Spellings read as true (compared without case).
+    pub true_values: Vec<String>,
+    /// Spellings read as false (compared without case).
+    pub false_values: Vec<String>,
+    /// Spellings read as null (compared without case), besides the empty cell.
+    pub null_values: Vec<String>,
+}
+
+impl Default for BooleanWidget {
+    fn default() -> Self {
+        let v = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        BooleanWidget {
+            true_values: v(&["1", "true", "yes", "y", "t", "on"]),
+            false_values: v(&["0", "false", "no", "n", "f", "off"]),
+            null_values: v(&["null", "none"]),
+        }
+    }
+}
+
+impl Widget for BooleanWidget {
+    fn name(&self) -> &str {
+        "boolean"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::Bool
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        let error = || {
+            // Pair the spellings (`yes/no`) when the lists match up; otherwise list each side,
+            // so that no accepted spelling is left out of the message.
+            let expected = if self.true_values.len() == self.false_values.len() {
+                self.true_values
+                    .iter()
+                    .zip(&self.false_values)
+                    .map(|(t, f)| format!("{t}/{f}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                format!(
+                    "{} (true) or {} (false)",
+                    self.true_values.join(", "),
+                    self.false_values.join(", ")
+                )
+            };
+            WidgetError::new(format!("is not a boolean (expected one of {expected})"))
+        };
+        match cell {
+            Cell::Empty => Ok(Value::Null),
+            Cell::Bool(b) => Ok(Value::Bool(*b)),
+            Cell::Int(1) => Ok(Value::Bool(true)),
+            Cell::Int(0) => Ok(Value::Bool(false)),
+            Cell::Float(f) if *f == 1.0 => Ok(Value::Bool(true)),
+            Cell::Float(f) if *f == 0.0 => Ok(Value::Bool(false)),
+            Cell::Text(s) => {
+                let s = s.trim();
+                let is = |list: &[String]| list.iter().any(|v| v.eq_ignore_ascii_case(s));
+                if s.is_empty() || is(&self.null_values) {
+                    Ok(Value::Null)
+                } else if is(&self.true_values) {
+                    Ok(Value::Bool(true))
+                } else if is(&self.false_values) {
+                    Ok(Value::Bool(false))
+                } else {
+                    Err(error())
+                }
+            }
+            _ => Err(error()),
+        }
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        match value {
+            Value::Bool(b) => Cell::Bool(*b),
+            Value::Int(i) => Cell::Bool(*i != 0),
+            other => render_plain(other),
+        }
+    }
+}
