@@ -90,6 +90,10 @@ impl RowReader for CsvReader<'_> {
         &self.headers
     }
 
+    fn source(&self) -> &str {
+        &self.source
+    }
+
     fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError> {
         if !self.next_record()? {
             return Ok(false);
@@ -606,7 +610,7 @@ mod tests {
         let out = write(None, b',', &["n", "text", "flag"], &rows);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "n,text,flag\n1,plain,\n2.5,\"a, \"\"b\"\"\nc\",true\nshort,,\n"
+            "n,text,flag\n1,plain,\n2.5,\"a, \"\"b\"\"\nc\",1\nshort,,\n"
         );
         let out = write(
             None,

@@ -226,6 +226,10 @@ impl RowReader for JsonReader<'_> {
         &self.headers
     }
 
+    fn source(&self) -> &str {
+        &self.source
+    }
+
     fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError> {
         let object = match self.pending.take() {
             Some(object) => object,

@@ -72,6 +72,9 @@ pub trait RowReader {
     /// The header cells, trimmed, in file order.
     fn headers(&self) -> &[String];
 
+    /// The input as the user named it (a file name, or `-`), for messages.
+    fn source(&self) -> &str;
+
     /// Reads the next row into `row`, reusing its buffers. Returns `Ok(false)` at the end.
     fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError>;
 }

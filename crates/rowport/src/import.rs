@@ -105,12 +105,7 @@ pub fn import(
     options: &ImportOptions,
 ) -> Result<ImportResult, ImportError> {
     let started = Instant::now();
-    let plan = Plan::new(
-        resource,
-        store,
-        reader.headers(),
-        &options.context.file_name,
-    )?;
+    let plan = Plan::new(resource, store, reader.headers(), reader.source())?;
     let transactional = resource.options.use_transactions || options.dry_run;
     if transactional {
         store.begin()?;
@@ -391,6 +386,8 @@ enum Hit {
 #[derive(Default)]
 struct Pending {
     row: Row,
+    /// The import key, once the row is classified (its values move into the record).
+    key: Option<Vec<Value>>,
     /// Cleaned value per plan column (lookup keys resolved to related keys).
     values: Vec<Value>,
     errors: Vec<RowError>,
@@ -461,6 +458,7 @@ impl Run<'_> {
         pending.values.clear();
         pending.errors.clear();
         pending.outcome = None;
+        pending.key = None;
         pending.instance = None;
         pending.original = None;
         pending.links.clear();
@@ -699,6 +697,7 @@ impl Run<'_> {
                 keys_in_flight.insert(key.clone());
             }
             let pending = &mut batch[i];
+            pending.key = key.clone();
             if !pending.errors.is_empty() {
                 let outcome = if pending
                     .errors
@@ -1103,7 +1102,7 @@ impl Run<'_> {
                     outcome = RowOutcome::Error;
                 }
             }
-            if let Some(key) = self.key_of(pending) {
+            if let Some(key) = pending.key.clone() {
                 match (outcome, pending.instance.take()) {
                     (RowOutcome::New | RowOutcome::Update, Some(instance)) => {
                         existing.insert(key, instance.clone());

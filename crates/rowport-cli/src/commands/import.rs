@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Write};
 
 use anyhow::Result;
-use rowport::{Context, ImportOptions, ImportResult};
+use rowport::{Context, ImportOptions, ImportResult, RowOutcome};
 use rowport_formats::{open_reader, Format, ReadOptions};
 use serde::Serialize;
 
@@ -14,6 +14,9 @@ use crate::failure::{ExitCode, Failure};
 
 /// Row errors printed on the terminal before the rest are only counted.
 const SHOWN_ERRORS: usize = 20;
+
+/// Rows whose outcome and changes a dry run shows.
+const PREVIEW_ROWS: usize = 20;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
     let file_name = display_name(&args.file);
@@ -55,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
         raise_errors: args.raise_errors,
+        preview_rows: if args.dry_run { PREVIEW_ROWS } else { 0 },
         context: Context {
             dry_run: args.dry_run,
             file_name: file_name.clone(),
@@ -111,6 +115,7 @@ fn report(file_name: &str, result: &ImportResult, skip_invalid: bool) {
             result.errors.len() - SHOWN_ERRORS
         );
     }
+    preview(&mut err, result);
     let _ = writeln!(err, "{}", result.summary());
     if result.dry_run {
         let _ = writeln!(err, "dry run: nothing was committed");
@@ -137,6 +142,48 @@ fn report(file_name: &str, result: &ImportResult, skip_invalid: bool) {
             rowport::result::group(skipped),
             if skipped == 1 { "row was" } else { "rows were" }
         );
+    }
+}
+
+/// What a dry run would do to its first rows: `row 2  update  price: 12.34 → 13.34`.
+fn preview(err: &mut impl Write, result: &ImportResult) {
+    let shown: Vec<_> = result
+        .rows
+        .iter()
+        .filter(|r| !matches!(r.outcome, RowOutcome::Invalid | RowOutcome::Error))
+        .collect();
+    for row in &shown {
+        let outcome = match row.outcome {
+            RowOutcome::New => "new",
+            RowOutcome::Update => "update",
+            RowOutcome::Skip => "skip",
+            RowOutcome::Delete => "delete",
+            RowOutcome::Invalid | RowOutcome::Error => continue,
+        };
+        let changes = if row.outcome == RowOutcome::Update {
+            row.changes
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.column, quoted(&c.old), quoted(&c.new)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(err, "row {:<5} {outcome:<7}{}", row.row, changes.trim_end());
+    }
+    let listed = result.rows.len() as u64;
+    let total = result.totals.rows() - result.totals.failed();
+    if listed > 0 && total > listed {
+        let _ = writeln!(err, "… and {} more rows", rowport::result::group(total - listed));
+    }
+}
+
+/// A value for a diff line: quoted when empty or when spaces would blur its edges.
+fn quoted(value: &str) -> String {
+    if value.is_empty() || value.trim() != value {
+        format!("\"{value}\"")
+    } else {
+        rowport::result::cut(value, 40)
     }
 }
 
