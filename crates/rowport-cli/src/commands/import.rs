@@ -169,12 +169,17 @@ fn preview(err: &mut impl Write, result: &ImportResult) {
         } else {
             String::new()
         };
-        let _ = writeln!(err, "row {:<5} {outcome:<7}{}", row.row, changes.trim_end());
+        let line = format!("row {:<5} {outcome:<7}{changes}", row.row);
+        let _ = writeln!(err, "{}", line.trim_end());
     }
     let listed = result.rows.len() as u64;
     let total = result.totals.rows() - result.totals.failed();
     if listed > 0 && total > listed {
-        let _ = writeln!(err, "… and {} more rows", rowport::result::group(total - listed));
+        let _ = writeln!(
+            err,
+            "… and {} more rows",
+            rowport::result::group(total - listed)
+        );
     }
 }
 
