@@ -31,3 +31,8 @@ pub use result::{ImportResult, RowError, RowOutcome, Totals};
 pub use rowport_formats::Cell;
 pub use store::{Store, StoreError};
 pub use value::{Value, ValueKind};
+
+/// The README's examples, run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -67,11 +67,11 @@ pub struct ResourceError {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use rowport::{Field, Resource, ResourceOptions, widgets::DateWidget};
+/// use rowport::{Field, Resource, widgets::DateWidget};
 /// use rowport::store::{ColumnSchema, TableSchema};
 /// use rowport::ValueKind;
 ///
-/// let column = |name: &str, kind, pk| ColumnSchema {
+/// let column = |name: &str, kind: ValueKind, pk: bool| ColumnSchema {
 ///     name: name.into(), declared_type: String::new(), kind, nullable: !pk,
 ///     primary_key: pk, has_default: pk, foreign_key: None,
 /// };
