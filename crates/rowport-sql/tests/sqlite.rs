@@ -38,7 +38,10 @@ fn run(store: &mut SqliteStore, resource: &Resource, csv: &str) -> rowport::Impo
     import(resource, store, reader.as_mut(), &ImportOptions::default()).unwrap()
 }
 
-fn books(store: &SqliteStore) -> Vec<(String, String, Option<f64>, i64, Option<i64>)> {
+/// isbn, name, price, in_stock, author_id
+type BookRow = (String, String, Option<f64>, i64, Option<i64>);
+
+fn books(store: &SqliteStore) -> Vec<BookRow> {
     let mut stmt = store
         .connection()
         .prepare("SELECT isbn, name, price, in_stock, author_id FROM book ORDER BY id")
