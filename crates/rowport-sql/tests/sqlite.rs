@@ -236,3 +236,67 @@ fn a_missing_database_file_is_a_connection_error_not_a_new_file() {
     );
     assert!(!path.exists());
 }
+
+#[test]
+fn a_composite_import_id_finds_rows_by_both_columns() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    store
+        .connection()
+        .execute_batch(
+            "CREATE TABLE edition (id integer PRIMARY KEY, isbn text NOT NULL, lang text NOT NULL, \
+             title text NOT NULL, UNIQUE (isbn, lang))",
+        )
+        .unwrap();
+    let config = Config::parse(
+        "[resources.edition]\nimport_id_fields = [\"isbn\", \"lang\"]\n",
+        "rowport.toml".as_ref(),
+    )
+    .unwrap();
+    let edition = config.resource("edition", &mut store).unwrap();
+    let first = run(
+        &mut store,
+        &edition,
+        "isbn,lang,title\n1,en,Dune\n1,fr,Dune (fr)\n",
+    );
+    assert_eq!(first.totals.new, 2);
+    let second = run(
+        &mut store,
+        &edition,
+        "isbn,lang,title\n1,fr,\"Dune, version française\"\n1,de,Der Wüstenplanet\n",
+    );
+    assert_eq!((second.totals.new, second.totals.update), (1, 1));
+    let titles: Vec<(String, String)> = store
+        .connection()
+        .prepare("SELECT lang, title FROM edition ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        titles,
+        [
+            ("en".into(), "Dune".into()),
+            ("fr".into(), "Dune, version française".into()),
+            ("de".into(), "Der Wüstenplanet".into()),
+        ]
+    );
+}
+
+#[test]
+fn without_transactions_the_valid_rows_stay_when_another_row_is_invalid() {
+    let mut store = store();
+    let config = Config::parse(
+        "[resources.book]\nimport_id_fields = [\"isbn\"]\nuse_transactions = false\n",
+        "rowport.toml".as_ref(),
+    )
+    .unwrap();
+    let book = config.resource("book", &mut store).unwrap();
+    let result = run(
+        &mut store,
+        &book,
+        "isbn,name,price\n1,Dune,1.00\n2,Emma,cheap\n",
+    );
+    assert_eq!((result.totals.new, result.totals.invalid), (1, 1));
+    assert_eq!(books(&store).len(), 1);
+}

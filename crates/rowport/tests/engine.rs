@@ -568,3 +568,111 @@ fn a_hook_error_makes_the_row_an_error_row_and_rolls_back() {
     assert!(!result.committed);
     assert!(store.rows("book").is_empty());
 }
+
+mod export {
+    use super::*;
+    use rowport::{export, ExportOptions};
+    use rowport_formats::{open_writer, WriteOptions};
+
+    fn exported(resource: &Resource, store: &mut MemoryStore, fields: Option<Vec<&str>>) -> String {
+        let mut out = Vec::new();
+        let writer =
+            open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+        let options = ExportOptions {
+            fields: fields.map(|f| f.into_iter().map(str::to_owned).collect()),
+            ..ExportOptions::default()
+        };
+        export(resource, store, writer, &options).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn loaded() -> MemoryStore {
+        let mut store = store_with_books();
+        let book = book_resource(&mut store, |_| {});
+        run(
+            &book,
+            &mut store,
+            "isbn,name,pages\n1,Dune,412\n2,Emma,\n",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        store
+    }
+
+    #[test]
+    fn export_writes_every_field_in_declaration_order() {
+        let mut store = loaded();
+        let book = book_resource(&mut store, |_| {});
+        assert_eq!(
+            exported(&book, &mut store, None),
+            "id,isbn,name,pages\n1,1,Dune,412\n2,2,Emma,\n"
+        );
+    }
+
+    #[test]
+    fn export_order_puts_its_fields_first() {
+        let mut store = loaded();
+        let book = book_resource(&mut store, |r| {
+            r.options.export_order = vec!["name".into(), "isbn".into()]
+        });
+        assert_eq!(
+            exported(&book, &mut store, None),
+            "name,isbn,id,pages\nDune,1,1,412\nEmma,2,2,\n"
+        );
+    }
+
+    #[test]
+    fn fields_whitelist_and_exclude_choose_the_columns() {
+        let mut store = loaded();
+        let only = book_resource(&mut store, |r| {
+            r.options.fields = Some(vec!["isbn".into(), "pages".into()])
+        });
+        assert_eq!(exported(&only, &mut store, None), "isbn,pages\n1,412\n2,\n");
+        let without = book_resource(&mut store, |r| {
+            r.options.exclude = vec!["id".into(), "pages".into()]
+        });
+        assert_eq!(
+            exported(&without, &mut store, None),
+            "isbn,name\n1,Dune\n2,Emma\n"
+        );
+    }
+
+    #[test]
+    fn chosen_fields_come_out_in_the_order_asked_and_by_column_name_too() {
+        let mut store = loaded();
+        let book = book_resource(&mut store, |r| {
+            r.replace_field(
+                Field::new("name", Arc::new(CharWidget::default())).column_name("Title"),
+            );
+        });
+        assert_eq!(
+            exported(&book, &mut store, Some(vec!["Title", "isbn"])),
+            "Title,isbn\nDune,1\nEmma,2\n"
+        );
+    }
+
+    #[test]
+    fn import_order_orders_the_diff() {
+        let mut store = loaded();
+        let book = book_resource(&mut store, |r| {
+            r.options.import_order = vec!["pages".into()]
+        });
+        let options = ImportOptions {
+            preview_rows: 5,
+            ..ImportOptions::default()
+        };
+        let result = run(
+            &book,
+            &mut store,
+            "isbn,name,pages\n1,Dune!,413\n",
+            &options,
+        )
+        .unwrap();
+        let columns: Vec<&str> = result.rows[0]
+            .changes
+            .iter()
+            .map(|c| c.column.as_str())
+            .collect();
+        assert_eq!(columns, ["pages", "name"]);
+    }
+}
