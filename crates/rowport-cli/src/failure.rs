@@ -26,6 +26,8 @@ pub struct Failure {
     pub code: ExitCode,
     pub message: String,
     pub hint: Option<String>,
+    /// The output's reader went away; nothing is reported.
+    pub broken_pipe: bool,
 }
 
 impl Failure {
@@ -34,6 +36,7 @@ impl Failure {
             code,
             message: message.into(),
             hint: None,
+            broken_pipe: false,
         }
     }
 
@@ -71,6 +74,7 @@ impl From<StoreError> for Failure {
             code,
             message: e.message,
             hint,
+            broken_pipe: false,
         }
     }
 }
@@ -91,6 +95,12 @@ impl From<ConfigError> for Failure {
 impl From<FormatError> for Failure {
     fn from(e: FormatError) -> Self {
         match &e {
+            FormatError::Io { error, .. } if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                Failure {
+                    broken_pipe: true,
+                    ..Failure::new(ExitCode::Io, e.to_string())
+                }
+            }
             FormatError::Io { .. } => Failure::new(ExitCode::Io, e.to_string()),
             FormatError::Encoding { .. } => Failure::new(ExitCode::Data, e.to_string())
                 .hint("pass --encoding with the file's encoding, e.g. --encoding latin1"),

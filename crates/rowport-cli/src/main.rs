@@ -24,6 +24,10 @@ fn main() -> ProcessExit {
 
 /// Prints a failure on stderr in the house style and returns its exit code.
 fn report(error: &anyhow::Error) -> ExitCode {
+    // A reader that went away (`rowport export csv book | head`) is not a failure.
+    if is_broken_pipe(error) {
+        return ExitCode::Success;
+    }
     let mut stderr = std::io::stderr().lock();
     match error.downcast_ref::<Failure>() {
         Some(failure) => {
@@ -38,4 +42,18 @@ fn report(error: &anyhow::Error) -> ExitCode {
             ExitCode::Io
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(|e| e.kind())
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(|e| e.io_error_kind())
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    }) || matches!(error.downcast_ref::<Failure>(), Some(f) if f.broken_pipe)
 }

@@ -1129,6 +1129,15 @@ impl Run<'_> {
                 let row_result = self.row_result(pending, outcome);
                 self.result.rows.push(row_result);
             }
+            // A row's errors in column order, lookups included.
+            let position = |e: &RowError| {
+                self.plan
+                    .columns
+                    .iter()
+                    .position(|c| Some(&c.field.column_name) == e.column.as_ref())
+                    .unwrap_or(usize::MAX)
+            };
+            pending.errors.sort_by_key(position);
             for error in pending.errors.drain(..) {
                 if self.options.raise_errors {
                     return Err(ImportError::RowFailed(error, self.plan.file.clone()));

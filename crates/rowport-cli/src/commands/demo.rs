@@ -74,7 +74,11 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let io = |what: &Path, e: std::io::Error| {
         Failure::new(
             ExitCode::Io,
-            format!("cannot write {}: {e}", what.display()),
+            format!(
+                "cannot write {}: {}",
+                what.display(),
+                super::import::io_reason(&e)
+            ),
         )
     };
     if db_path.exists() {

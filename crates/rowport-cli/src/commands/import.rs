@@ -19,8 +19,8 @@ const SHOWN_ERRORS: usize = 20;
 const PREVIEW_ROWS: usize = 20;
 
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
-    let file_name = display_name(&args.file);
     let stdin = args.file.as_os_str() == "-";
+    let file_name = display_name(&args.file);
     let format = match &args.format {
         Some(name) => name
             .parse::<Format>()

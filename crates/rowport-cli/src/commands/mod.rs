@@ -79,9 +79,13 @@ fn open_session(global: &GlobalArgs, resource: &str) -> Result<Session, Failure>
     Ok(Session { store, resource })
 }
 
-/// The name a path is shown by in messages: as the user gave it, `-` for standard input.
+/// The name a path is shown by in messages: as the user gave it, or `standard input`.
 fn display_name(path: &Path) -> String {
-    path.display().to_string()
+    if path.as_os_str() == "-" {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// Parses `--encoding`.
@@ -104,7 +108,11 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, Failure> {
     tempfile::NamedTempFile::new_in(&dir).map_err(|e| {
         Failure::new(
             ExitCode::Io,
-            format!("cannot write to {}: {e}", dir.display()),
+            format!(
+                "cannot write to {}: {}",
+                dir.display(),
+                import::io_reason(&e)
+            ),
         )
     })
 }
