@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 /// Move rows between files and databases, with validation, lookups, a diff preview and
 /// all-or-nothing commits.
 #[derive(Debug, Parser)]
-#[command(name = "rowport", version, about, propagate_version = true)]
+#[command(name = "rowport", version, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
