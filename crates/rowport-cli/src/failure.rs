@@ -61,10 +61,11 @@ impl std::error::Error for Failure {}
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         let code = match e.kind {
-            StoreErrorKind::NotFound => ExitCode::Usage,
+            StoreErrorKind::NotFound | StoreErrorKind::Config => ExitCode::Usage,
             StoreErrorKind::Connection | StoreErrorKind::Database => ExitCode::Io,
         };
         let hint = match e.kind {
+            StoreErrorKind::Config => Some("write the database as sqlite://path/to/file.db".to_owned()),
             StoreErrorKind::Connection if e.message.contains("does not exist") => Some(
                 "run `rowport demo` to create a demo database, or pass --db sqlite://path/to/file.db".to_owned(),
             ),

@@ -3,7 +3,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
     /// Reading or writing the underlying stream failed.
-    #[error("{source_name}: {error}")]
+    #[error("{source_name}: {}", io_reason(error))]
     Io {
         /// The file as the user named it.
         source_name: String,
@@ -51,4 +51,10 @@ pub enum FormatError {
         /// The offending value (cut when long).
         value: String,
     },
+}
+
+/// An I/O error's reason as a person reads it: without the OS error number.
+fn io_reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_owned()
 }

@@ -47,11 +47,13 @@ impl DatabaseUrl {
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
-        let scheme = url.split(':').next().unwrap_or(url);
-        Err(StoreError::new(
-            StoreErrorKind::Connection,
-            format!("database URL \"{url}\" has an unsupported scheme \"{scheme}\" (expected sqlite://path)"),
-        ))
+        let message = match url.split_once(':') {
+            Some((scheme, _)) => {
+                format!("database URL \"{url}\" has an unsupported scheme \"{scheme}\" (expected sqlite://path)")
+            }
+            None => format!("database URL \"{url}\" has no scheme (expected sqlite://path)"),
+        };
+        Err(StoreError::new(StoreErrorKind::Config, message))
     }
 }
 

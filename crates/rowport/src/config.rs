@@ -505,7 +505,15 @@ fn kind_widget_name(kind: ValueKind) -> &'static str {
 
 /// The parser's message on one line, with the line it refers to.
 fn one_line(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim().trim_end_matches('.').to_owned();
+    let message = e
+        .message()
+        .trim()
+        .trim_end_matches('.')
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
     match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;

@@ -232,6 +232,21 @@ impl Plan {
                 relation,
             });
         }
+        if !headers.is_empty() && columns.iter().all(|c| c.header.is_none()) {
+            return Err(ImportError::Columns {
+                file: file_name.to_owned(),
+                message: format!(
+                    "no column matches a field of \"{}\" (the file's columns are: {}; the fields' columns are: {})",
+                    resource.name,
+                    headers.join(", "),
+                    columns
+                        .iter()
+                        .map(|c| c.field.column_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         let pk_slot = match names.iter().position(|n| n == &resource.primary_key) {
             Some(i) => i,
             None => {

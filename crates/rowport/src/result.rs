@@ -184,9 +184,11 @@ impl ImportResult {
 
     /// The one-line summary: `1,000 rows: 950 new, … (0.42 s)`.
     pub fn summary(&self) -> String {
+        let rows = self.totals.rows();
         format!(
-            "{} rows: {} ({:.2} s)",
-            group(self.totals.rows()),
+            "{} {}: {} ({:.2} s)",
+            group(rows),
+            if rows == 1 { "row" } else { "rows" },
             self.totals,
             self.seconds
         )

@@ -131,6 +131,8 @@ pub enum StoreErrorKind {
     NotFound,
     /// Anything else the database refused.
     Database,
+    /// The database was named wrongly (a malformed or unsupported URL).
+    Config,
 }
 
 impl StoreError {

@@ -1,0 +1,487 @@
+//! Helpers shared by the CLI's integration tests: a sandbox folder with its own SQLite
+//! database, a way to run the real `rowport` binary in it, and queries that read the
+//! database back with rusqlite.
+//!
+//! Every run checks that nothing a user reads looks like a crash or a Rust internal (a
+//! panic, a `Debug` dump, a type name), whatever the test asserts besides.
+#![allow(dead_code)] // each test binary uses its own subset of these helpers
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+/// The schema most tests use: books with an author (foreign key) and categories (many to
+/// many through a link table), shaped like the benchmark workload's.
+pub const LIBRARY_SCHEMA: &str = r#"
+CREATE TABLE author (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, birthday DATE NULL);
+CREATE TABLE category (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE);
+CREATE TABLE book (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    isbn VARCHAR(20) NOT NULL UNIQUE,
+    name VARCHAR(200) NOT NULL,
+    author_email VARCHAR(254) NULL,
+    published DATE NULL,
+    price DECIMAL(10, 2) NULL,
+    in_stock BOOL NOT NULL DEFAULT 1,
+    author_id BIGINT NULL REFERENCES author (id)
+);
+CREATE TABLE book_categories (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    book_id BIGINT NOT NULL REFERENCES book (id),
+    category_id BIGINT NOT NULL REFERENCES category (id)
+);
+CREATE UNIQUE INDEX book_categories_uniq ON book_categories (book_id, category_id);
+INSERT INTO author (name, birthday) VALUES ('Ursula K. Le Guin', '1929-10-21'), ('Italo Calvino', '1923-10-15'), ('Octavia E. Butler', '1947-06-22');
+INSERT INTO category (name) VALUES ('Fiction'), ('Poetry'), ('History'), ('Science');
+"#;
+
+/// The `rowport.toml` for [`LIBRARY_SCHEMA`]: books identified by isbn, the author by
+/// name, the categories by name joined with `|`.
+pub const LIBRARY_CONFIG: &str = r#"
+[resources.book]
+fields = ["isbn", "name", "author", "author_email", "published", "price", "in_stock", "categories"]
+import_id_fields = ["isbn"]
+skip_unchanged = true
+
+[resources.book.field.author]
+widget = "foreign_key"
+lookup = "name"
+
+[resources.book.field.categories]
+widget = "many_to_many"
+table = "category"
+lookup = "name"
+through = "book_categories"
+separator = "|"
+"#;
+
+/// A plain table with no relations, for tests about files rather than resources.
+pub const SIMPLE_BOOK_SCHEMA: &str = r#"
+CREATE TABLE book (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    author_email TEXT NULL,
+    published DATE NULL,
+    price DECIMAL(10, 2) NULL
+);
+"#;
+
+/// A temporary folder holding the test's files and its database `test.db`.
+pub struct Sandbox {
+    dir: TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("rowport-cli-test")
+                .tempdir()
+                .expect("create a temporary folder"),
+        }
+    }
+
+    /// A sandbox whose `test.db` has `schema` (SQL run as one batch).
+    pub fn with_schema(schema: &str) -> Sandbox {
+        let sandbox = Sandbox::new();
+        sandbox.execute(schema);
+        sandbox
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes a file (parents created); returns its full path.
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent folders");
+        }
+        std::fs::write(&path, contents).expect("write a test file");
+        path
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        std::fs::read(self.path(relative)).expect("read a file the test expects")
+    }
+
+    /// The names in the sandbox's top folder, sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.root())
+            .expect("list the sandbox")
+            .map(|e| {
+                e.expect("a folder entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `sqlite://` URL of a database file in the sandbox.
+    pub fn url_of(&self, db_file: &str) -> String {
+        format!("sqlite://{}", self.path(db_file).display())
+    }
+
+    /// `sqlite://` URL of the sandbox's `test.db`.
+    pub fn url(&self) -> String {
+        self.url_of("test.db")
+    }
+
+    /// Runs SQL on `test.db`.
+    pub fn execute(&self, sql: &str) {
+        self.execute_on("test.db", sql);
+    }
+
+    /// Runs SQL on a database file of the sandbox (created if missing).
+    pub fn execute_on(&self, db_file: &str, sql: &str) {
+        if let Some(parent) = self.path(db_file).parent() {
+            std::fs::create_dir_all(parent).expect("create the database's folder");
+        }
+        let conn = Connection::open(self.path(db_file)).expect("open the test database");
+        conn.execute_batch(sql).expect("run the test's SQL");
+    }
+
+    /// Rows of a query on `test.db`, every value rendered as text (`NULL` for null).
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        self.query_on("test.db", sql)
+    }
+
+    pub fn query_on(&self, db_file: &str, sql: &str) -> Vec<Vec<String>> {
+        query(&self.path(db_file), sql, render_plain)
+    }
+
+    /// One value (the first column of the first row) of a query on `test.db`.
+    pub fn scalar(&self, sql: &str) -> String {
+        self.query(sql)
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .unwrap_or_else(|| panic!("no rows for {sql}"))
+    }
+
+    /// Every row of a table, ordered by its first column, each value tagged with its
+    /// storage class (`int:1`, `text:a`, `real:2.5`, `null`): two dumps are equal only when
+    /// the tables hold exactly the same values.
+    pub fn dump(&self, table: &str) -> Vec<Vec<String>> {
+        self.dump_on("test.db", table)
+    }
+
+    pub fn dump_on(&self, db_file: &str, table: &str) -> Vec<Vec<String>> {
+        query(
+            &self.path(db_file),
+            &format!("SELECT * FROM \"{table}\" ORDER BY 1"),
+            render_typed,
+        )
+    }
+
+    /// `rowport --db sqlite://…/test.db ARGS…`, run in the sandbox.
+    pub fn rowport(&self, args: &[&str]) -> Run {
+        let url = self.url();
+        let mut all = vec!["--db", url.as_str()];
+        all.extend_from_slice(args);
+        self.rowport_bare(&all)
+    }
+
+    /// `rowport ARGS…`, run in the sandbox with nothing added (the database then comes from
+    /// the arguments or a `rowport.toml`).
+    pub fn rowport_bare(&self, args: &[&str]) -> Run {
+        self.rowport_in(self.root(), args)
+    }
+
+    /// `rowport ARGS…`, run in the sandbox with extra environment variables.
+    pub fn rowport_env(&self, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = self.command(self.root(), args);
+        command.envs(vars.iter().copied());
+        run(command)
+    }
+
+    /// `rowport ARGS…`, run in `dir`.
+    pub fn rowport_in(&self, dir: &Path, args: &[&str]) -> Run {
+        run(self.command(dir, args))
+    }
+
+    /// `rowport --db sqlite://…/test.db ARGS…` reading `stdin`, run in the sandbox.
+    pub fn rowport_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let url = self.url();
+        let mut all = vec!["--db", url.as_str()];
+        all.extend_from_slice(args);
+        let mut command = self.command(self.root(), &all);
+        command.write_stdin(stdin.to_vec());
+        run(command)
+    }
+
+    fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("rowport").expect("the rowport binary is built");
+        command
+            .current_dir(dir)
+            .env_remove("ROWPORT_DATABASE_URL")
+            .env_remove("RUST_BACKTRACE")
+            .env("NO_COLOR", "1")
+            .args(args);
+        command
+    }
+}
+
+fn run(mut command: Command) -> Run {
+    let output = command.output().expect("run rowport");
+    let run = Run {
+        code: output
+            .status
+            .code()
+            .expect("rowport exited (not killed by a signal)"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        stdout_bytes: output.stdout,
+    };
+    run.assert_no_internals();
+    run
+}
+
+fn query(path: &Path, sql: &str, render: fn(ValueRef<'_>) -> String) -> Vec<Vec<String>> {
+    let conn = Connection::open(path).expect("open the database to check it");
+    let mut statement = conn.prepare(sql).expect("prepare the test's query");
+    let width = statement.column_count();
+    let rows = statement
+        .query_map([], |row| {
+            (0..width)
+                .map(|i| row.get_ref(i).map(render))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("run the test's query");
+    rows.collect::<Result<_, _>>()
+        .expect("read the query's rows")
+}
+
+fn render_plain(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(r) => r.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => format!("blob:{b:02x?}"),
+    }
+}
+
+fn render_typed(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "null".to_owned(),
+        ValueRef::Integer(i) => format!("int:{i}"),
+        ValueRef::Real(r) => format!("real:{r}"),
+        ValueRef::Text(t) => format!("text:{}", String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) => format!("blob:{b:02x?}"),
+    }
+}
+
+/// Rows written as string slices, for comparing with [`Sandbox::query`].
+pub fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
+    expected
+        .iter()
+        .map(|row| row.iter().map(|v| (*v).to_owned()).collect())
+        .collect()
+}
+
+/// What one run of `rowport` did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_bytes: Vec<u8>,
+}
+
+impl Run {
+    /// Panics, showing everything the run printed, unless it exited with `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        self.expect_code(0)
+    }
+
+    /// Panics unless stderr has a line equal to `line`.
+    #[track_caller]
+    pub fn stderr_has_line(&self, line: &str) -> &Run {
+        assert!(
+            self.stderr.lines().any(|l| l == line),
+            "stderr has no line {line:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics unless stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_contains(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr does not contain {text:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics when stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_lacks(&self, text: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr contains {text:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The first stderr line starting with `prefix`.
+    #[track_caller]
+    pub fn stderr_line(&self, prefix: &str) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no stderr line starts with {prefix:?}\n{}", self.stderr))
+    }
+
+    /// The import summary line without its timing: `3 rows: 1 new, … 0 errors`.
+    #[track_caller]
+    pub fn summary(&self) -> String {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| is_summary(l))
+            .unwrap_or_else(|| panic!("no summary line on stderr\n{}", self.stderr));
+        strip_timing(line)
+    }
+
+    /// The summary's counts without the row count (whose noun differs for one row):
+    /// `1 new, 0 updated, …, 0 errors`.
+    #[track_caller]
+    pub fn totals(&self) -> String {
+        let summary = self.summary();
+        match summary.split_once(": ") {
+            Some((_, totals)) => totals.to_owned(),
+            None => panic!("summary without counts: {summary}"),
+        }
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n--- stdout\n{}", self.stdout))
+    }
+
+    /// Panics when the output shows a crash or Rust internals rather than a message.
+    #[track_caller]
+    fn assert_no_internals(&self) {
+        for (stream, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            // Exported or `--json` data may hold escaped quotes; messages may not.
+            let escaped_quote = stream == "stderr" && text.contains("\\\"");
+            if let Some(bad) = internal_marker(text).or(escaped_quote.then(|| "\\\"".to_owned())) {
+                panic!(
+                    "{stream} shows Rust internals ({bad:?}), exit code {}\n--- stdout\n{}\n--- stderr\n{}",
+                    self.code, self.stdout, self.stderr
+                );
+            }
+        }
+        assert!(
+            self.code != 101,
+            "exit code 101 is a panic\n--- stderr\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// What would give away a panic, a backtrace, a `Debug` dump or a Rust type name.
+fn internal_marker(text: &str) -> Option<String> {
+    const MARKERS: &[&str] = &[
+        "panicked",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "::",
+        "Error {",
+        "Error(",
+        "Os {",
+        "kind: ",
+        "Some(",
+        "None)",
+        "Err(",
+        "Ok(",
+        "Custom {",
+        "(os error",
+        ".tmp",
+    ];
+    if let Some(m) = MARKERS.iter().find(|m| text.contains(*m)) {
+        return Some((*m).to_owned());
+    }
+    // CamelCase words such as `FormatError` or `StoreErrorKind`.
+    text.split(|c: char| !c.is_alphanumeric())
+        .find(|word| {
+            let capitals = word.chars().filter(char::is_ascii_uppercase).count();
+            word.starts_with(|c: char| c.is_ascii_uppercase())
+                && capitals >= 2
+                && word.chars().any(|c| c.is_ascii_lowercase())
+                && (word.ends_with("Error") || word.ends_with("Kind") || word.ends_with("Store"))
+        })
+        .map(str::to_owned)
+}
+
+fn is_summary(line: &str) -> bool {
+    let digits = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ',');
+    digits.len() < line.len() && (digits.starts_with(" rows: ") || digits.starts_with(" row: "))
+}
+
+/// `3 rows: … 0 errors (0.01 s)` → `3 rows: … 0 errors`.
+pub fn strip_timing(line: &str) -> String {
+    match line.rfind(" (") {
+        Some(i) if line.ends_with(" s)") => line[..i].to_owned(),
+        _ => line.to_owned(),
+    }
+}
+
+/// insta settings that replace timings such as `(0.01 s)` with `([time] s)`, so the
+/// snapshots of what users read hold still.
+pub fn untimed() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\(\d+\.\d+ s\)", "([time] s)");
+    settings
+}
+
+/// The django-import-export fixture folder, when it is there (it lives outside the
+/// repository). When it is missing, says so on stderr and returns `None`.
+pub fn dje_fixtures() -> Option<PathBuf> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/django-import-export");
+    if dir.is_dir() {
+        Some(dir.canonicalize().expect("canonical fixture path"))
+    } else {
+        eprintln!(
+            "{} not found: django-import-export fixture tests skipped",
+            dir.display()
+        );
+        None
+    }
+}
