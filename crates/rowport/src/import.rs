@@ -182,6 +182,8 @@ struct Plan {
     pk_slot: usize,
     /// Record slots of the import-id fields, when the file has every import-id column.
     id_slots: Option<Vec<usize>>,
+    /// Plan columns of the import-id fields, in `id_slots` order.
+    id_columns: Vec<usize>,
     id_attributes: Vec<String>,
     /// Record slots written on insert and update (present in the file or defaulted).
     write_slots: Vec<usize>,
@@ -208,14 +210,7 @@ impl Plan {
                 None
             } else {
                 if schema.column(&field.attribute).is_none() {
-                    return Err(StoreError::new(
-                        crate::store::StoreErrorKind::NotFound,
-                        format!(
-                            "table \"{}\" has no column \"{}\" (field \"{}\")",
-                            resource.table, field.attribute, field.name
-                        ),
-                    )
-                    .into());
+                    return Err(missing_column(&resource.table, &field.attribute, field).into());
                 }
                 Some(match names.iter().position(|n| n == &field.attribute) {
                     Some(i) => i,
@@ -305,6 +300,11 @@ impl Plan {
             // The default id (the primary key) is absent: every row is new.
             None
         };
+        let id_column_indices = resource
+            .import_id_fields()
+            .iter()
+            .filter_map(|id| columns.iter().position(|c| &c.field.name == id))
+            .collect();
         let id_attributes = id_columns
             .iter()
             .map(|c| c.field.attribute.clone())
@@ -324,6 +324,7 @@ impl Plan {
             kinds,
             pk_slot,
             id_slots,
+            id_columns: id_column_indices,
             id_attributes,
             write_slots,
             headers: headers.to_vec(),
@@ -338,21 +339,24 @@ fn column_kind(schema: &TableSchema, name: &str) -> ValueKind {
         .unwrap_or(ValueKind::Text)
 }
 
+/// A column a field needs is not in its table.
+fn missing_column(table: &str, column: &str, field: &Field) -> StoreError {
+    StoreError::new(
+        crate::store::StoreErrorKind::NotFound,
+        format!(
+            "table \"{table}\" has no column \"{column}\" (field \"{}\")",
+            field.name
+        ),
+    )
+}
+
 fn resolve_relation(
     store: &mut dyn Store,
     relation: &Relation,
     field: &Field,
 ) -> Result<ResolvedRelation, ImportError> {
     let target = store.describe(&relation.table)?;
-    let not_found = |column: &str| {
-        StoreError::new(
-            crate::store::StoreErrorKind::NotFound,
-            format!(
-                "table \"{}\" has no column \"{column}\" (field \"{}\")",
-                relation.table, field.name
-            ),
-        )
-    };
+    let not_found = |column: &str| missing_column(&relation.table, column, field);
     target
         .column(&relation.lookup)
         .ok_or_else(|| not_found(&relation.lookup))?;
@@ -364,14 +368,7 @@ fn resolve_relation(
         let link_schema = store.describe(&link.table)?;
         for column in [&link.owner_column, &link.target_column] {
             if link_schema.column(column).is_none() {
-                return Err(StoreError::new(
-                    crate::store::StoreErrorKind::NotFound,
-                    format!(
-                        "table \"{}\" has no column \"{column}\" (field \"{}\")",
-                        link.table, field.name
-                    ),
-                )
-                .into());
+                return Err(missing_column(&link.table, column, field).into());
             }
         }
     }
@@ -624,14 +621,9 @@ impl Run<'_> {
 
     /// The import key of a row: its import-id values, `None` when the row has none.
     fn key_of(&self, pending: &Pending) -> Option<Vec<Value>> {
-        let slots = self.plan.id_slots.as_ref()?;
-        let mut key = Vec::with_capacity(slots.len());
-        for &slot in slots {
-            let ci = self
-                .plan
-                .columns
-                .iter()
-                .position(|c| c.slot == Some(slot))?;
+        self.plan.id_slots.as_ref()?;
+        let mut key = Vec::with_capacity(self.plan.id_columns.len());
+        for &ci in &self.plan.id_columns {
             let v = &pending.values[ci];
             if v.is_null() || matches!(v, Value::Text(s) if s.is_empty()) {
                 return None;
