@@ -9,29 +9,35 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+pub use rowport_testkit::Backend;
+use rowport_testkit::TestDatabase;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use tempfile::TempDir;
 
 /// The schema most tests use: books with an author (foreign key) and categories (many to
-/// many through a link table), shaped like the benchmark workload's.
+/// many through a link table), shaped like the benchmark workload's. Written for every
+/// backend (see [`Backend::dialect`]).
 pub const LIBRARY_SCHEMA: &str = r#"
-CREATE TABLE author (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, birthday DATE NULL);
-CREATE TABLE category (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE);
+CREATE TABLE author (id {pk}, name {text} NOT NULL UNIQUE, birthday DATE NULL);
+CREATE TABLE category (id {pk}, name {text} NOT NULL UNIQUE);
 CREATE TABLE book (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {pk},
     isbn VARCHAR(20) NOT NULL UNIQUE,
     name VARCHAR(200) NOT NULL,
     author_email VARCHAR(254) NULL,
     published DATE NULL,
     price DECIMAL(10, 2) NULL,
-    in_stock BOOL NOT NULL DEFAULT 1,
-    author_id BIGINT NULL REFERENCES author (id)
+    in_stock BOOL NOT NULL DEFAULT {true},
+    author_id BIGINT NULL,
+    FOREIGN KEY (author_id) REFERENCES author (id)
 );
 CREATE TABLE book_categories (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    book_id BIGINT NOT NULL REFERENCES book (id),
-    category_id BIGINT NOT NULL REFERENCES category (id)
+    id {pk},
+    book_id BIGINT NOT NULL,
+    category_id BIGINT NOT NULL,
+    FOREIGN KEY (book_id) REFERENCES book (id),
+    FOREIGN KEY (category_id) REFERENCES category (id)
 );
 CREATE UNIQUE INDEX book_categories_uniq ON book_categories (book_id, category_id);
 INSERT INTO author (name, birthday) VALUES ('Ursula K. Le Guin', '1929-10-21'), ('Italo Calvino', '1923-10-15'), ('Octavia E. Butler', '1947-06-22');
@@ -61,17 +67,20 @@ separator = "|"
 /// A plain table with no relations, for tests about files rather than resources.
 pub const SIMPLE_BOOK_SCHEMA: &str = r#"
 CREATE TABLE book (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    author_email TEXT NULL,
+    id {pk},
+    name {text} NOT NULL,
+    author_email {text} NULL,
     published DATE NULL,
     price DECIMAL(10, 2) NULL
 );
 "#;
 
-/// A temporary folder holding the test's files and its database `test.db`.
+/// A temporary folder holding the test's files, and its database: `test.db` in the folder
+/// on SQLite, a database of its own on a server.
 pub struct Sandbox {
     dir: TempDir,
+    /// The server database, when the sandbox is on a server backend.
+    server: Option<TestDatabase>,
 }
 
 impl Default for Sandbox {
@@ -82,19 +91,37 @@ impl Default for Sandbox {
 
 impl Sandbox {
     pub fn new() -> Sandbox {
+        Sandbox::on(Backend::Sqlite)
+    }
+
+    /// An empty sandbox whose database lives on `backend`.
+    pub fn on(backend: Backend) -> Sandbox {
         Sandbox {
             dir: tempfile::Builder::new()
                 .prefix("rowport-cli-test")
                 .tempdir()
                 .expect("create a temporary folder"),
+            server: (backend != Backend::Sqlite).then(|| TestDatabase::new(backend)),
         }
     }
 
-    /// A sandbox whose `test.db` has `schema` (SQL run as one batch).
+    /// A SQLite sandbox whose `test.db` has `schema` (SQL run as one batch).
     pub fn with_schema(schema: &str) -> Sandbox {
-        let sandbox = Sandbox::new();
-        sandbox.execute(schema);
+        Sandbox::with_schema_on(Backend::Sqlite, schema)
+    }
+
+    /// A sandbox on `backend` whose database has `schema`, written for every backend.
+    pub fn with_schema_on(backend: Backend, schema: &str) -> Sandbox {
+        let sandbox = Sandbox::on(backend);
+        sandbox.execute(&backend.dialect(schema));
         sandbox
+    }
+
+    /// The backend the sandbox's database lives on.
+    pub fn backend(&self) -> Backend {
+        self.server
+            .as_ref()
+            .map_or(Backend::Sqlite, TestDatabase::backend)
     }
 
     pub fn root(&self) -> &Path {
@@ -139,28 +166,40 @@ impl Sandbox {
         format!("sqlite://{}", self.path(db_file).display())
     }
 
-    /// `sqlite://` URL of the sandbox's `test.db`.
+    /// URL of the sandbox's database: `test.db`, or its server database.
     pub fn url(&self) -> String {
-        self.url_of("test.db")
+        match &self.server {
+            Some(db) => db.url(),
+            None => self.url_of("test.db"),
+        }
     }
 
-    /// Runs SQL on `test.db`.
+    /// Runs SQL on the sandbox's database.
     pub fn execute(&self, sql: &str) {
-        self.execute_on("test.db", sql);
+        match &self.server {
+            Some(db) => db.execute(sql),
+            None => self.execute_on("test.db", sql),
+        }
     }
 
-    /// Runs SQL on a database file of the sandbox (created if missing).
+    /// Runs SQL on a database file of the sandbox (created if missing), written for SQLite
+    /// or for every backend (see [`Backend::dialect`]).
     pub fn execute_on(&self, db_file: &str, sql: &str) {
         if let Some(parent) = self.path(db_file).parent() {
             std::fs::create_dir_all(parent).expect("create the database's folder");
         }
         let conn = Connection::open(self.path(db_file)).expect("open the test database");
-        conn.execute_batch(sql).expect("run the test's SQL");
+        conn.execute_batch(&Backend::Sqlite.dialect(sql))
+            .expect("run the test's SQL");
     }
 
-    /// Rows of a query on `test.db`, every value rendered as text (`NULL` for null).
+    /// Rows of a query on the sandbox's database, every value rendered as text (`NULL` for
+    /// null).
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
-        self.query_on("test.db", sql)
+        match &self.server {
+            Some(db) => db.query(sql),
+            None => self.query_on("test.db", sql),
+        }
     }
 
     pub fn query_on(&self, db_file: &str, sql: &str) -> Vec<Vec<String>> {
@@ -180,7 +219,10 @@ impl Sandbox {
     /// storage class (`int:1`, `text:a`, `real:2.5`, `null`): two dumps are equal only when
     /// the tables hold exactly the same values.
     pub fn dump(&self, table: &str) -> Vec<Vec<String>> {
-        self.dump_on("test.db", table)
+        match &self.server {
+            Some(db) => db.dump(table),
+            None => self.dump_on("test.db", table),
+        }
     }
 
     pub fn dump_on(&self, db_file: &str, table: &str) -> Vec<Vec<String>> {
@@ -191,7 +233,7 @@ impl Sandbox {
         )
     }
 
-    /// `rowport --db sqlite://…/test.db ARGS…`, run in the sandbox.
+    /// `rowport --db URL ARGS…` on the sandbox's database, run in the sandbox.
     pub fn rowport(&self, args: &[&str]) -> Run {
         let url = self.url();
         let mut all = vec!["--db", url.as_str()];
@@ -217,7 +259,7 @@ impl Sandbox {
         run(self.command(dir, args))
     }
 
-    /// `rowport --db sqlite://…/test.db ARGS…` reading `stdin`, run in the sandbox.
+    /// `rowport --db URL ARGS…` reading `stdin`, run in the sandbox.
     pub fn rowport_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
         let url = self.url();
         let mut all = vec!["--db", url.as_str()];
