@@ -300,3 +300,41 @@ fn without_transactions_the_valid_rows_stay_when_another_row_is_invalid() {
     assert_eq!((result.totals.new, result.totals.invalid), (1, 1));
     assert_eq!(books(&store).len(), 1);
 }
+
+#[test]
+fn inserts_report_each_new_key_whether_or_not_the_key_is_the_rowid() {
+    let mut store = SqliteStore::in_memory().unwrap();
+    store
+        .connection()
+        .execute_batch(
+            "CREATE TABLE plain (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO plain VALUES (41, 'before');
+             CREATE TABLE keyed (id INTEGER PRIMARY KEY, name TEXT) WITHOUT ROWID;
+             CREATE TABLE coded (code TEXT PRIMARY KEY, name TEXT);",
+        )
+        .unwrap();
+    let names = ["name".to_owned()];
+    let rows = vec![vec![Value::Text("a".into())], vec![Value::Text("b".into())]];
+    let keys = |results: Vec<Result<Value, String>>| -> Vec<Value> {
+        results.into_iter().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        keys(store.insert("plain", &names, &rows, Some("id")).unwrap()),
+        [Value::Int(42), Value::Int(43)]
+    );
+    let with_ids = ["id".to_owned(), "name".to_owned()];
+    let keyed_rows = vec![
+        vec![Value::Int(7), Value::Text("a".into())],
+        vec![Value::Int(3), Value::Text("b".into())],
+    ];
+    assert_eq!(
+        keys(store.insert("keyed", &with_ids, &keyed_rows, Some("id")).unwrap()),
+        [Value::Int(7), Value::Int(3)]
+    );
+    let coded = ["code".to_owned(), "name".to_owned()];
+    let coded_rows = vec![vec![Value::Text("x1".into()), Value::Text("a".into())]];
+    assert_eq!(
+        keys(store.insert("coded", &coded, &coded_rows, Some("code")).unwrap()),
+        [Value::Text("x1".into())]
+    );
+}
