@@ -159,7 +159,7 @@ impl TestDatabase {
     /// `CASE WHEN flag THEN 1 ELSE 0 END`.
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
         match self {
-            TestDatabase::Sqlite { path, .. } => sqlite_query(path, sql, render_plain),
+            TestDatabase::Sqlite { path, .. } => sqlite_rows(path, sql),
             TestDatabase::Server(db) => db.query(sql),
         }
     }
@@ -169,12 +169,26 @@ impl TestDatabase {
     /// server's columns are typed by the table, so its values are compared as the server
     /// prints them.
     pub fn dump(&self, table: &str) -> Vec<Vec<String>> {
-        let sql = format!("SELECT * FROM {table} ORDER BY 1");
         match self {
-            TestDatabase::Sqlite { path, .. } => sqlite_query(path, &sql, render_typed),
-            TestDatabase::Server(db) => db.query(&sql),
+            TestDatabase::Sqlite { path, .. } => sqlite_dump(path, table),
+            TestDatabase::Server(db) => db.query(&format!("SELECT * FROM {table} ORDER BY 1")),
         }
     }
+}
+
+/// The rows of a query on a SQLite file, every value as text (`NULL` for null).
+pub fn sqlite_rows(path: &Path, sql: &str) -> Vec<Vec<String>> {
+    sqlite_query(path, sql, render_plain)
+}
+
+/// Every row of a table of a SQLite file ordered by its first column, each value tagged
+/// with its storage class (`int:1`, `text:a`, `real:2.5`, `null`).
+pub fn sqlite_dump(path: &Path, table: &str) -> Vec<Vec<String>> {
+    sqlite_query(
+        path,
+        &format!("SELECT * FROM \"{table}\" ORDER BY 1"),
+        render_typed,
+    )
 }
 
 fn sqlite_query(path: &Path, sql: &str, render: fn(ValueRef<'_>) -> String) -> Vec<Vec<String>> {

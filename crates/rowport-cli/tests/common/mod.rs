@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 pub use rowport_testkit::Backend;
 use rowport_testkit::TestDatabase;
-use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use tempfile::TempDir;
 
@@ -203,7 +202,7 @@ impl Sandbox {
     }
 
     pub fn query_on(&self, db_file: &str, sql: &str) -> Vec<Vec<String>> {
-        query(&self.path(db_file), sql, render_plain)
+        rowport_testkit::sqlite_rows(&self.path(db_file), sql)
     }
 
     /// One value (the first column of the first row) of a query on `test.db`.
@@ -226,11 +225,7 @@ impl Sandbox {
     }
 
     pub fn dump_on(&self, db_file: &str, table: &str) -> Vec<Vec<String>> {
-        query(
-            &self.path(db_file),
-            &format!("SELECT * FROM \"{table}\" ORDER BY 1"),
-            render_typed,
-        )
+        rowport_testkit::sqlite_dump(&self.path(db_file), table)
     }
 
     /// `rowport --db URL ARGS…` on the sandbox's database, run in the sandbox.
@@ -294,41 +289,6 @@ fn run(mut command: Command) -> Run {
     };
     run.assert_no_internals();
     run
-}
-
-fn query(path: &Path, sql: &str, render: fn(ValueRef<'_>) -> String) -> Vec<Vec<String>> {
-    let conn = Connection::open(path).expect("open the database to check it");
-    let mut statement = conn.prepare(sql).expect("prepare the test's query");
-    let width = statement.column_count();
-    let rows = statement
-        .query_map([], |row| {
-            (0..width)
-                .map(|i| row.get_ref(i).map(render))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .expect("run the test's query");
-    rows.collect::<Result<_, _>>()
-        .expect("read the query's rows")
-}
-
-fn render_plain(value: ValueRef<'_>) -> String {
-    match value {
-        ValueRef::Null => "NULL".to_owned(),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(r) => r.to_string(),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-        ValueRef::Blob(b) => format!("blob:{b:02x?}"),
-    }
-}
-
-fn render_typed(value: ValueRef<'_>) -> String {
-    match value {
-        ValueRef::Null => "null".to_owned(),
-        ValueRef::Integer(i) => format!("int:{i}"),
-        ValueRef::Real(r) => format!("real:{r}"),
-        ValueRef::Text(t) => format!("text:{}", String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => format!("blob:{b:02x?}"),
-    }
 }
 
 /// Rows written as string slices, for comparing with [`Sandbox::query`].
