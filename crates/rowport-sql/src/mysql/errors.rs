@@ -93,7 +93,8 @@ pub(super) fn connect_error(target: &Target, e: &MyError) -> StoreError {
     let db = &target.database;
     let message = match e {
         MyError::MySqlError(e) => match e.code {
-            1045 => format!(
+            // 1698: MariaDB's answer for an unknown user.
+            1045 | 1698 => format!(
                 "{server} refused user \"{}\": wrong password or unknown user",
                 target.user
             ),
