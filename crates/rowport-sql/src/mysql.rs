@@ -353,10 +353,15 @@ impl MysqlStore {
                 } else {
                     let columns: Vec<String> =
                         columns.iter().map(|c| format!("{name}.{c}")).collect();
-                    format!("another row already has this {} (UNIQUE)", columns.join(", "))
+                    format!(
+                        "another row already has this {} (UNIQUE)",
+                        columns.join(", ")
+                    )
                 }
             }
-            Refusal::NotNull(column) => format!("a value is required for {name}.{column} (NOT NULL)"),
+            Refusal::NotNull(column) => {
+                format!("a value is required for {name}.{column} (NOT NULL)")
+            }
             Refusal::MissingParent => "a related row does not exist (FOREIGN KEY)".to_owned(),
             Refusal::Referenced => "rows of another table refer to it (FOREIGN KEY)".to_owned(),
             Refusal::Fit(how, column) => {
@@ -429,14 +434,13 @@ impl MysqlStore {
             let default = default.filter(|d| !(self.mariadb && d == "NULL"));
             let extra = extra.to_ascii_lowercase();
             let generated = extra.contains("auto_increment") || extra.contains("generated");
+            let kind = schema::kind_of(&data_type, &column_type);
             columns.push(ColumnSchema {
-                name: column,
-                kind: schema::kind_of(&data_type, &column_type),
-                declared_type: column_type,
                 nullable: nullable == "YES",
-                primary_key: false,
                 has_default: default.is_some() || generated,
-                foreign_key: None,
+                default_sql: default,
+                choices: schema::enum_choices(&column_type),
+                ..ColumnSchema::new(&column, &column_type, kind)
             });
         }
         Ok(columns)
@@ -711,9 +715,8 @@ impl Store for MysqlStore {
                 conn.exec_drop(&one, params(values))?;
                 return Ok(vec![()]);
             }
-            let mut derived = String::with_capacity(
-                first_select.len() + rows.len() * (other_select.len() + 11),
-            );
+            let mut derived =
+                String::with_capacity(first_select.len() + rows.len() * (other_select.len() + 11));
             derived.push_str(&first_select);
             for _ in 1..rows.len() {
                 derived.push_str(" UNION ALL ");

@@ -68,10 +68,8 @@ impl TestDb {
         });
         // Unique per process, per test and per run, so that a crashed run's leftovers
         // never collide with this one.
-        let random = std::collections::hash_map::RandomState::new().hash_one((
-            std::process::id(),
-            std::time::SystemTime::now(),
-        ));
+        let random = std::collections::hash_map::RandomState::new()
+            .hash_one((std::process::id(), std::time::SystemTime::now()));
         let name = format!(
             "rowport_t_{}_{}_{:08x}",
             std::process::id(),
@@ -183,7 +181,10 @@ fn books(db: &TestDb) -> Vec<Vec<String>> {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn introspection_reads_types_nullability_keys_and_foreign_keys() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -218,7 +219,10 @@ fn introspection_reads_types_nullability_keys_and_foreign_keys() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_default_resource_has_a_field_per_column_and_a_foreign_key_by_primary_key() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -258,7 +262,10 @@ fn a_default_resource_has_a_field_per_column_and_a_foreign_key_by_primary_key() 
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn an_unknown_foreign_key_is_an_invalid_value_naming_the_table() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -274,7 +281,10 @@ fn an_unknown_foreign_key_is_an_invalid_value_naming_the_table() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_database_constraint_makes_an_error_row_with_its_number_and_rolls_back() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -294,7 +304,10 @@ fn a_database_constraint_makes_an_error_row_with_its_number_and_rolls_back() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_foreign_key_declared_in_config_is_looked_up_by_name_with_one_cache() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -316,7 +329,10 @@ fn a_foreign_key_declared_in_config_is_looked_up_by_name_with_one_cache() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn values_round_trip_through_the_store_with_their_types() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -350,15 +366,20 @@ fn values_round_trip_through_the_store_with_their_types() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_missing_table_suggests_the_closest_name() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
     let err = store.describe("bok").unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::NotFound);
     assert!(
-        err.message
-            .starts_with(&format!("table \"bok\" not found in database \"{}\" at ", db.name)),
+        err.message.starts_with(&format!(
+            "table \"bok\" not found in database \"{}\" at ",
+            db.name
+        )),
         "{}",
         err.message
     );
@@ -370,7 +391,10 @@ fn a_missing_table_suggests_the_closest_name() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_composite_import_id_finds_rows_by_both_columns() {
     let db = TestDb::with_schema(
         "CREATE TABLE edition (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, isbn varchar(20) NOT NULL, \
@@ -403,13 +427,17 @@ fn a_composite_import_id_finds_rows_by_both_columns() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn without_transactions_the_valid_rows_stay_when_another_row_is_invalid() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
-    let book = config("[resources.book]\nimport_id_fields = [\"isbn\"]\nuse_transactions = false\n")
-        .resource("book", &mut store)
-        .unwrap();
+    let book =
+        config("[resources.book]\nimport_id_fields = [\"isbn\"]\nuse_transactions = false\n")
+            .resource("book", &mut store)
+            .unwrap();
     let result = run(
         &mut store,
         &book,
@@ -420,13 +448,17 @@ fn without_transactions_the_valid_rows_stay_when_another_row_is_invalid() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn without_transactions_a_refused_row_leaves_the_rest_of_its_batch_written() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
-    let book = config("[resources.book]\nimport_id_fields = [\"isbn\"]\nuse_transactions = false\n")
-        .resource("book", &mut store)
-        .unwrap();
+    let book =
+        config("[resources.book]\nimport_id_fields = [\"isbn\"]\nuse_transactions = false\n")
+            .resource("book", &mut store)
+            .unwrap();
     db.execute("CREATE UNIQUE INDEX book_name ON book (name)");
     let result = run(
         &mut store,
@@ -442,7 +474,10 @@ fn without_transactions_a_refused_row_leaves_the_rest_of_its_batch_written() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_dry_run_writes_nothing_but_reports_what_the_database_refuses() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -471,7 +506,10 @@ fn a_dry_run_writes_nothing_but_reports_what_the_database_refuses() {
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn refused_rows_get_their_own_errors_in_the_sqlite_words_and_the_others_are_written() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -534,8 +572,14 @@ fn refused_rows_get_their_own_errors_in_the_sqlite_words_and_the_others_are_writ
             "id",
             &["isbn".to_owned(), "name".to_owned()],
             &[
-                (id(&stored[0]).unwrap(), vec!["1".into(), "Dune Messiah".into()]),
-                (id(&stored[1]).unwrap(), vec!["1".into(), "Persuasion".into()]),
+                (
+                    id(&stored[0]).unwrap(),
+                    vec!["1".into(), "Dune Messiah".into()],
+                ),
+                (
+                    id(&stored[1]).unwrap(),
+                    vec!["1".into(), "Persuasion".into()],
+                ),
             ],
         )
         .unwrap();
@@ -547,7 +591,11 @@ fn refused_rows_get_their_own_errors_in_the_sqlite_words_and_the_others_are_writ
         ]
     );
     let deletes = store
-        .delete("author", &["id".to_owned()], &[vec![Value::Int(1)], vec![Value::Int(2)]])
+        .delete(
+            "author",
+            &["id".to_owned()],
+            &[vec![Value::Int(1)], vec![Value::Int(2)]],
+        )
         .unwrap();
     assert_eq!(
         deletes,
@@ -566,7 +614,10 @@ fn refused_rows_get_their_own_errors_in_the_sqlite_words_and_the_others_are_writ
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_unique_violation_in_the_middle_of_a_10000_row_batch_is_reported_at_its_row() {
     let db = TestDb::with_schema(SCHEMA);
     db.execute("INSERT INTO book (isbn, name) VALUES ('existing', 'Already here')");
@@ -605,13 +656,18 @@ fn a_unique_violation_in_the_middle_of_a_10000_row_batch_is_reported_at_its_row(
         "0"
     );
     assert_eq!(
-        db.query("SELECT isbn, price FROM book WHERE name IN ('Book 4999', 'Book 5001') ORDER BY id"),
+        db.query(
+            "SELECT isbn, price FROM book WHERE name IN ('Book 4999', 'Book 5001') ORDER BY id"
+        ),
         rows(&[&["isbn-4999", "4999.25"], &["isbn-5001", "5001.25"]])
     );
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn auto_increment_moves_past_explicit_ids_and_new_keys_come_back_in_row_order() {
     let db = TestDb::with_schema(SCHEMA);
     let mut store = db.store();
@@ -619,11 +675,21 @@ fn auto_increment_moves_past_explicit_ids_and_new_keys_come_back_in_row_order() 
     let book = Resource::from_schema("book", &schema).finish().unwrap();
     let explicit = run(&mut store, &book, "id,isbn,name\n100,a,Dune\n101,b,Emma\n");
     assert_eq!(explicit.totals.new, 2);
-    let ordinary = run(&mut store, &book, "isbn,name\nc,Persuasion\nd,Ulysses\ne,Middlemarch\n");
+    let ordinary = run(
+        &mut store,
+        &book,
+        "isbn,name\nc,Persuasion\nd,Ulysses\ne,Middlemarch\n",
+    );
     assert_eq!(ordinary.totals.new, 3);
     assert_eq!(
         db.query("SELECT id, isbn FROM book ORDER BY id"),
-        rows(&[&["100", "a"], &["101", "b"], &["102", "c"], &["103", "d"], &["104", "e"]])
+        rows(&[
+            &["100", "a"],
+            &["101", "b"],
+            &["102", "c"],
+            &["103", "d"],
+            &["104", "e"]
+        ])
     );
     // The keys the store reports are the ones the rows got, in row order.
     let keys = store
@@ -649,7 +715,10 @@ fn auto_increment_moves_past_explicit_ids_and_new_keys_come_back_in_row_order() 
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn server_types_map_to_widgets_and_round_trip() {
     let db = TestDb::with_schema(
         "CREATE TABLE thing (
@@ -663,7 +732,8 @@ fn server_types_map_to_widgets_and_round_trip() {
            at_time time NULL,
            happened datetime(6) NULL,
            stamped timestamp NULL,
-           doc json NULL
+           doc json NULL,
+           format enum('paperback','hard cover','it''s an ebook') NOT NULL DEFAULT 'paperback'
          ) ENGINE=InnoDB",
     );
     let mut store = db.store();
@@ -687,7 +757,24 @@ fn server_types_map_to_widgets_and_round_trip() {
             ("happened", ValueKind::DateTime),
             ("stamped", ValueKind::DateTime),
             ("doc", ValueKind::Json),
+            ("format", ValueKind::Text),
         ]
+    );
+    let format = schema.column("format").unwrap();
+    assert_eq!(
+        format.choices.as_deref(),
+        Some(
+            &[
+                "paperback".to_owned(),
+                "hard cover".into(),
+                "it's an ebook".into()
+            ][..]
+        )
+    );
+    assert!(format.has_default);
+    assert_eq!(
+        format.default_sql.as_deref().map(|d| d.trim_matches('\'')),
+        Some("paperback")
     );
     let thing = config("[resources.thing]\nimport_id_fields = [\"code\"]\nskip_unchanged = true\n")
         .resource("thing", &mut store)
@@ -697,18 +784,18 @@ fn server_types_map_to_widgets_and_round_trip() {
         widgets,
         [
             "integer", "char", "boolean", "integer", "decimal", "float", "date", "time",
-            "datetime", "datetime", "char"
+            "datetime", "datetime", "json", "char"
         ]
     );
-    let csv = "code,flag,small,amount,ratio,day,at_time,happened,stamped,doc\n\
-               a,yes,-7,12345678901234.123456,0.5,2024-02-29,23:59:58,2021-03-04 12:30:00.250000,2021-03-04 12:30:00,\"{\"\"k\"\": [1, 2]}\"\n\
-               b,no,,0.000001,,,,,,\n";
+    let csv = "code,flag,small,amount,ratio,day,at_time,happened,stamped,doc,format\n\
+               a,yes,-7,12345678901234.123456,0.5,2024-02-29,23:59:58,2021-03-04 12:30:00.250000,2021-03-04 12:30:00,\"{\"\"k\"\": [1, 2]}\",it's an ebook\n\
+               b,no,,0.000001,,,,,,,paperback\n";
     let first = run(&mut store, &thing, csv);
     assert_eq!(first.totals.new, 2, "{:?}", first.errors);
     assert_eq!(
         db.query(
-            "SELECT code, flag, small, amount, ratio, day, at_time, happened, stamped, doc \
-             FROM thing ORDER BY id"
+            "SELECT code, flag, small, amount, ratio, day, at_time, happened, stamped, \
+             JSON_EXTRACT(doc, '$.k[1]'), format FROM thing ORDER BY id"
         ),
         rows(&[
             &[
@@ -721,34 +808,100 @@ fn server_types_map_to_widgets_and_round_trip() {
                 "23:59:58",
                 "2021-03-04 12:30:00.250000",
                 "2021-03-04 12:30:00",
-                "{\"k\": [1, 2]}",
+                "2",
+                "it's an ebook",
             ],
-            &["b", "0", "NULL", "0.000001", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"],
+            &[
+                "b",
+                "0",
+                "NULL",
+                "0.000001",
+                "NULL",
+                "NULL",
+                "NULL",
+                "NULL",
+                "NULL",
+                "NULL",
+                "paperback"
+            ],
         ])
     );
     // Read back, every value equals what the widgets cleaned: nothing to update.
     let second = run(&mut store, &thing, csv);
     assert_eq!(second.totals.skip, 2, "{:?}", second.errors);
-    // A value the column cannot hold is the row's error, not a silent truncation.
-    let bad = run(
-        &mut store,
-        &thing,
-        "code,small,doc\nc,300,\nd,1,\"{not json\"\n",
-    );
-    let messages: Vec<String> = bad.errors.iter().map(|e| e.describe("things.csv")).collect();
-    // MySQL 8 no longer shows an integer's display width.
-    let tinyint = if store.is_mariadb() { "tinyint(4)" } else { "tinyint" };
+    // A label the enum does not have is an invalid field that lists the choices.
+    let bad = run(&mut store, &thing, "code,format\nc,audiobook\n");
     assert_eq!(
-        messages,
-        [
-            format!("things.csv, row 2: the value is out of range for thing.small ({tinyint})"),
-            "things.csv, row 3: the value is not valid JSON for thing.doc".to_owned(),
-        ]
+        bad.errors[0].describe("things.csv"),
+        "things.csv, row 2, column \"format\": \"audiobook\" is not one of the choices \
+         (paperback, hard cover, it's an ebook)"
     );
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
+fn values_the_columns_cannot_hold_are_row_errors_not_silent_truncations() {
+    let db = TestDb::with_schema(
+        "CREATE TABLE thing (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, small tinyint NULL,
+           day date NULL, doc json NULL, format enum('paperback','ebook') NULL) ENGINE=InnoDB",
+    );
+    let mut store = db.store();
+    let columns: Vec<String> = ["small", "day", "doc", "format"].map(String::from).to_vec();
+    let text = |s: &str| Value::Text(s.to_owned());
+    let results = store
+        .insert(
+            "thing",
+            &columns,
+            &[
+                vec![Value::Int(300), Value::Null, Value::Null, Value::Null],
+                vec![Value::Null, text("2021-02-30"), Value::Null, Value::Null],
+                vec![Value::Null, Value::Null, text("{not json"), Value::Null],
+                vec![Value::Null, Value::Null, Value::Null, text("audiobook")],
+                vec![
+                    Value::Int(1),
+                    text("2021-02-28"),
+                    text("[1]"),
+                    text("ebook"),
+                ],
+            ],
+            None,
+        )
+        .unwrap();
+    let errors: Vec<Option<String>> = results.into_iter().map(Result::err).collect();
+    // MySQL 8 no longer shows an integer's display width.
+    let tinyint = if store.is_mariadb() {
+        "tinyint(4)"
+    } else {
+        "tinyint"
+    };
+    assert_eq!(
+        errors,
+        [
+            Some(format!(
+                "the value is out of range for thing.small ({tinyint})"
+            )),
+            Some("the value is not a valid date for thing.day".to_owned()),
+            Some("the value is not valid JSON for thing.doc".to_owned()),
+            Some(
+                "the value is not one of the choices of thing.format (paperback, ebook)".to_owned()
+            ),
+            None,
+        ]
+    );
+    assert_eq!(
+        db.query("SELECT small, day, doc, format FROM thing"),
+        rows(&[&["1", "2021-02-28", "[1]", "ebook"]])
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_table_of_another_database_is_named_database_dot_table() {
     let main = TestDb::new();
     let other = TestDb::with_schema(SCHEMA);
@@ -767,26 +920,36 @@ fn a_table_of_another_database_is_named_database_dot_table() {
     ))
     .resource("book", &mut store)
     .unwrap();
-    let result = run(&mut store, &book, "isbn,name,author\n1,Dune,Frank Herbert\n");
+    let result = run(
+        &mut store,
+        &book,
+        "isbn,name,author\n1,Dune,Frank Herbert\n",
+    );
     assert_eq!(result.totals.new, 1, "{:?}", result.errors);
     assert_eq!(books(&other), rows(&[&["1", "Dune", "NULL", "0", "1"]]));
     let err = store.describe(&format!("{}.bok", other.name)).unwrap_err();
     assert!(
-        err.message.ends_with(&format!("; did you mean \"{}.book\"?", other.name)),
+        err.message
+            .ends_with(&format!("; did you mean \"{}.book\"?", other.name)),
         "{}",
         err.message
     );
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn a_missing_database_a_closed_port_and_a_wrong_password_are_connection_errors() {
     let server = server_url();
     let missing = with_database(&server, "rowport_no_such_database");
     let err = MysqlStore::connect(&missing).unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::Connection);
     assert!(
-        err.message.starts_with("there is no database \"rowport_no_such_database\" on the MySQL server at "),
+        err.message.starts_with(
+            "there is no database \"rowport_no_such_database\" on the MySQL server at "
+        ),
         "{}",
         err.message
     );
@@ -812,14 +975,16 @@ fn a_missing_database_a_closed_port_and_a_wrong_password_are_connection_errors()
         MysqlStore::connect(&format!("mysql://rowport_nobody:s3cret@{host_and_path}")).unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::Connection);
     assert!(
-        err.message.contains("refused user \"rowport_nobody\": wrong password or unknown user"),
+        err.message
+            .contains("refused user \"rowport_nobody\": wrong password or unknown user"),
         "{}",
         err.message
     );
     assert!(!err.message.contains("s3cret"), "{}", err.message);
     let err = MysqlStore::connect(&format!("mysql://root:s3cret@{host_and_path}")).unwrap_err();
     assert!(
-        err.message.contains("refused user \"root\": wrong password or unknown user"),
+        err.message
+            .contains("refused user \"root\": wrong password or unknown user"),
         "{}",
         err.message
     );
@@ -834,7 +999,10 @@ fn a_missing_database_a_closed_port_and_a_wrong_password_are_connection_errors()
 }
 
 #[test]
-#[cfg_attr(not(rowport_mysql_tests), ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run")]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
 fn export_scans_join_foreign_keys_and_list_many_to_many_targets_in_link_order() {
     let db = TestDb::with_schema(SCHEMA);
     db.execute(
@@ -863,8 +1031,13 @@ fn export_scans_join_foreign_keys_and_list_many_to_many_targets_in_link_order() 
         &rowport_formats::WriteOptions::default(),
     )
     .unwrap();
-    let count = rowport::export(&book, &mut store, writer, &rowport::ExportOptions::default())
-        .unwrap();
+    let count = rowport::export(
+        &book,
+        &mut store,
+        writer,
+        &rowport::ExportOptions::default(),
+    )
+    .unwrap();
     assert_eq!(count, 2);
     assert_eq!(
         String::from_utf8(out).unwrap(),

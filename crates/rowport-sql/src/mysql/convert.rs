@@ -24,6 +24,14 @@ pub(super) fn bind(value: &Value) -> MyValue {
                 .to_string()
                 .into_bytes(),
         ),
+        // As Django keeps them on MySQL: a duration as whole microseconds (a BIGINT
+        // column), a UUID as 32 hexadecimal digits (CHAR(32); MariaDB's UUID type reads
+        // that too).
+        Value::Duration(d) => match d.num_microseconds() {
+            Some(us) => MyValue::Int(us),
+            None => MyValue::Bytes(value.to_string().into_bytes()),
+        },
+        Value::Uuid(u) => MyValue::Bytes(format!("{u:032x}").into_bytes()),
         Value::List(items) => MyValue::Bytes(
             serde_json::Value::Array(
                 items
@@ -82,8 +90,7 @@ pub(super) fn read(value: MyValue, kind: ValueKind) -> Value {
             if kind == ValueKind::Date {
                 Value::Date(date)
             } else {
-                match NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us)
-                {
+                match NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us) {
                     Some(time) => Value::DateTime(NaiveDateTime::new(date, time)),
                     None => Value::Date(date),
                 }
@@ -91,7 +98,9 @@ pub(super) fn read(value: MyValue, kind: ValueKind) -> Value {
         }
         MyValue::Time(negative, days, h, mi, s, us) => {
             let time = (!negative && days == 0)
-                .then(|| NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us))
+                .then(|| {
+                    NaiveTime::from_hms_micro_opt(u32::from(h), u32::from(mi), u32::from(s), us)
+                })
                 .flatten();
             match time {
                 Some(t) => Value::Time(t),
@@ -123,7 +132,10 @@ mod tests {
             read(MyValue::Bytes(b"12.30".to_vec()), ValueKind::Decimal).to_string(),
             "12.30"
         );
-        assert_eq!(read(MyValue::Float(0.1), ValueKind::Float), Value::Float(0.1));
+        assert_eq!(
+            read(MyValue::Float(0.1), ValueKind::Float),
+            Value::Float(0.1)
+        );
         assert_eq!(
             read(MyValue::Date(2021, 3, 4, 12, 30, 0, 0), ValueKind::DateTime).to_string(),
             "2021-03-04 12:30:00"
@@ -144,7 +156,10 @@ mod tests {
             read(MyValue::Time(true, 1, 2, 3, 4, 0), ValueKind::Time),
             Value::Text("-26:03:04".into())
         );
-        assert_eq!(read(MyValue::Bytes(vec![1]), ValueKind::Bool), Value::Bool(true));
+        assert_eq!(
+            read(MyValue::Bytes(vec![1]), ValueKind::Bool),
+            Value::Bool(true)
+        );
         assert_eq!(
             read(MyValue::UInt(u64::MAX), ValueKind::Int),
             Value::Text(u64::MAX.to_string())
@@ -159,7 +174,18 @@ mod tests {
             MyValue::Bytes(b"0.10".to_vec())
         );
         let date = NaiveDate::from_ymd_opt(2021, 3, 4).unwrap();
-        assert_eq!(bind(&Value::Date(date)), MyValue::Bytes(b"2021-03-04".to_vec()));
+        assert_eq!(
+            bind(&Value::Date(date)),
+            MyValue::Bytes(b"2021-03-04".to_vec())
+        );
+        assert_eq!(
+            bind(&Value::Duration(chrono::TimeDelta::seconds(90))),
+            MyValue::Int(90_000_000)
+        );
+        assert_eq!(
+            bind(&Value::Uuid(0x123e4567_e89b_12d3_a456_426655440000)),
+            MyValue::Bytes(b"123e4567e89b12d3a456426655440000".to_vec())
+        );
         assert_eq!(
             bind(&Value::List(vec![Value::Int(1), Value::Text("a".into())])),
             MyValue::Bytes(br#"["1","a"]"#.to_vec())

@@ -51,7 +51,9 @@ pub(super) fn url_error(url: &str, e: &UrlError) -> StoreError {
         UrlError::ParseError(e) => format!("is not a valid URL ({e})"),
         UrlError::UnknownParameter(p) => format!("has an unknown parameter \"{p}\""),
         UrlError::InvalidValue(p, v) => format!("has an invalid value \"{v}\" for \"{p}\""),
-        UrlError::FeatureRequired(_, p) => format!("uses \"{p}\", which this build does not support"),
+        UrlError::FeatureRequired(_, p) => {
+            format!("uses \"{p}\", which this build does not support")
+        }
         _ => "is incomplete".to_owned(),
     };
     StoreError::new(
@@ -138,7 +140,11 @@ pub(super) fn db_error(target: &Target, e: &MyError) -> StoreError {
         }
         MyError::IoError(io) => StoreError::new(
             StoreErrorKind::Connection,
-            format!("lost the connection to {}: {}", target.server(), io_text(io)),
+            format!(
+                "lost the connection to {}: {}",
+                target.server(),
+                io_text(io)
+            ),
         ),
         MyError::CodecError(_) => StoreError::new(
             StoreErrorKind::Connection,
@@ -146,7 +152,10 @@ pub(super) fn db_error(target: &Target, e: &MyError) -> StoreError {
         ),
         MyError::DriverError(DriverError::PacketTooLarge) => StoreError::new(
             StoreErrorKind::Database,
-            format!("a statement is larger than {} accepts (max_allowed_packet)", target.server()),
+            format!(
+                "a statement is larger than {} accepts (max_allowed_packet)",
+                target.server()
+            ),
         ),
         other => StoreError::new(StoreErrorKind::Database, other.to_string()),
     }
@@ -245,7 +254,10 @@ pub(super) fn refusal(e: &MySqlError) -> Refusal {
 fn quoted_after(message: &str, prefix: &str) -> Option<String> {
     let i = message.find(prefix)?;
     let rest = &message[i + prefix.len()..];
-    let quote = rest.chars().next().filter(|c| matches!(c, '\'' | '`' | '"'))?;
+    let quote = rest
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '\'' | '`' | '"'))?;
     let end = rest[1..].find(quote)?;
     Some(rest[1..1 + end].to_owned())
 }
@@ -255,7 +267,8 @@ fn quoted_after(message: &str, prefix: &str) -> Option<String> {
 fn unquote(text: &str) -> String {
     let text = text.trim().trim_end_matches('.');
     let last = text.rsplit('.').next().unwrap_or(text);
-    last.trim_matches(|c| matches!(c, '\'' | '`' | '"')).to_owned()
+    last.trim_matches(|c| matches!(c, '\'' | '`' | '"'))
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -283,11 +296,19 @@ mod tests {
     #[test]
     fn refusals_are_read_from_mysql_and_mariadb_messages() {
         assert_eq!(
-            refusal(&err(1062, "23000", "Duplicate entry 'Dune' for key 'book_name'")),
+            refusal(&err(
+                1062,
+                "23000",
+                "Duplicate entry 'Dune' for key 'book_name'"
+            )),
             Refusal::Unique("book_name".into())
         );
         assert_eq!(
-            refusal(&err(1062, "23000", "Duplicate entry 'Dune' for key 'book.book_name'")),
+            refusal(&err(
+                1062,
+                "23000",
+                "Duplicate entry 'Dune' for key 'book.book_name'"
+            )),
             Refusal::Unique("book_name".into())
         );
         assert_eq!(
@@ -295,11 +316,19 @@ mod tests {
             Refusal::NotNull("name".into())
         );
         assert_eq!(
-            refusal(&err(1364, "HY000", "Field 'name' doesn't have a default value")),
+            refusal(&err(
+                1364,
+                "HY000",
+                "Field 'name' doesn't have a default value"
+            )),
             Refusal::NotNull("name".into())
         );
         assert_eq!(
-            refusal(&err(1406, "22001", "Data too long for column 'isbn' at row 3")),
+            refusal(&err(
+                1406,
+                "22001",
+                "Data too long for column 'isbn' at row 3"
+            )),
             Refusal::Fit("too long", "isbn".into())
         );
         assert_eq!(
@@ -311,11 +340,19 @@ mod tests {
             Refusal::Fit("invalid", "d".into())
         );
         assert_eq!(
-            refusal(&err(4025, "23000", "CONSTRAINT `x.j` failed for `test`.`x`")),
+            refusal(&err(
+                4025,
+                "23000",
+                "CONSTRAINT `x.j` failed for `test`.`x`"
+            )),
             Refusal::Check("x.j".into())
         );
         assert_eq!(
-            refusal(&err(3819, "HY000", "Check constraint 'price_positive' is violated.")),
+            refusal(&err(
+                3819,
+                "HY000",
+                "Check constraint 'price_positive' is violated."
+            )),
             Refusal::Check("price_positive".into())
         );
         assert_eq!(
@@ -326,6 +363,9 @@ mod tests {
             )),
             Refusal::Json("j".into())
         );
-        assert_eq!(without_row("Out of range value for column 'n' at row 12"), "Out of range value for column 'n'");
+        assert_eq!(
+            without_row("Out of range value for column 'n' at row 12"),
+            "Out of range value for column 'n'"
+        );
     }
 }

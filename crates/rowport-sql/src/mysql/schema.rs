@@ -20,6 +20,8 @@ pub fn kind_of(data_type: &str, column_type: &str) -> ValueKind {
         "time" => ValueKind::Time,
         "datetime" | "timestamp" => ValueKind::DateTime,
         "json" => ValueKind::Json,
+        // MariaDB 10.7+.
+        "uuid" => ValueKind::Uuid,
         _ => ValueKind::Text,
     }
 }
@@ -90,6 +92,7 @@ mod tests {
         assert_eq!(kind_of("enum", "enum('a','b')"), ValueKind::Text);
         assert_eq!(kind_of("varchar", "varchar(20)"), ValueKind::Text);
         assert_eq!(kind_of("bit", "bit(1)"), ValueKind::Bool);
+        assert_eq!(kind_of("uuid", "uuid"), ValueKind::Uuid);
     }
 
     #[test]
