@@ -1,13 +1,20 @@
-//! Turns the test-server variables into cfgs, so that `cargo test` lists the server suites
-//! as ignored (naming the variable) when no server is named, and runs them when one is.
+//! Switches for the test suites that need a database server: each runs only when its
+//! server's URL is in the environment, and is reported as ignored (with the variable to
+//! set) otherwise.
+
+/// (environment variable, cfg it turns on)
+const SERVER_SUITES: [(&str, &str); 2] = [
+    ("ROWPORT_TEST_POSTGRES", "rowport_pg_tests"),
+    ("ROWPORT_TEST_MYSQL", "rowport_mysql_tests"),
+];
+
 fn main() {
-    for (var, cfg) in [
-        ("ROWPORT_TEST_POSTGRES", "rowport_pg_tests"),
-        ("ROWPORT_TEST_MYSQL", "rowport_mysql_tests"),
-    ] {
-        println!("cargo:rerun-if-env-changed={var}");
-        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
-            println!("cargo:rustc-cfg={cfg}");
+    println!("cargo::rerun-if-changed=build.rs");
+    for (variable, cfg) in SERVER_SUITES {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo::rerun-if-env-changed={variable}");
+        if std::env::var_os(variable).is_some_and(|v| !v.is_empty()) {
+            println!("cargo::rustc-cfg={cfg}");
         }
     }
 }

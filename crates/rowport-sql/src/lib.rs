@@ -10,10 +10,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod mysql;
+mod postgres;
 mod sqlite;
 
 use std::path::PathBuf;
 
+pub use mysql::MysqlStore;
+pub use postgres::PgStore;
 pub use sqlite::{kind_of, SqliteStore};
 
 use rowport::store::{Store, StoreError, StoreErrorKind};
@@ -25,6 +29,10 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
     /// `sqlite::memory:`
     SqliteMemory,
+    /// `postgres://user@host:port/database` (also `postgresql://`), kept whole.
+    Postgres(String),
+    /// `mysql://user:password@host:port/database` (also `mariadb://`), kept whole.
+    Mysql(String),
 }
 
 impl DatabaseUrl {
@@ -32,6 +40,12 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<DatabaseUrl, StoreError> {
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             return Ok(DatabaseUrl::SqliteMemory);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            return Ok(DatabaseUrl::Mysql(url.to_owned()));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -49,9 +63,9 @@ impl DatabaseUrl {
         }
         let message = match url.split_once(':') {
             Some((scheme, _)) => {
-                format!("database URL \"{url}\" has an unsupported scheme \"{scheme}\" (expected sqlite://path)")
+                format!("database URL \"{url}\" has an unsupported scheme \"{scheme}\" (expected sqlite://, postgres:// or mysql://)")
             }
-            None => format!("database URL \"{url}\" has no scheme (expected sqlite://path)"),
+            None => format!("database URL \"{url}\" has no scheme (expected sqlite://, postgres:// or mysql://)"),
         };
         Err(StoreError::new(StoreErrorKind::Config, message))
     }
@@ -62,6 +76,8 @@ pub fn connect(url: &str, create: bool) -> Result<Box<dyn Store>, StoreError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(path) => Ok(Box::new(SqliteStore::open(&path, create)?)),
         DatabaseUrl::SqliteMemory => Ok(Box::new(SqliteStore::in_memory()?)),
+        DatabaseUrl::Postgres(url) => Ok(Box::new(PgStore::connect(&url)?)),
+        DatabaseUrl::Mysql(url) => Ok(Box::new(MysqlStore::connect(&url)?)),
     }
 }
 
