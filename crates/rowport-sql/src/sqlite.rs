@@ -150,6 +150,13 @@ impl ToSql for Bind<'_> {
             Value::DateTimeTz(dt) => ToSqlOutput::Owned(SqlValue::Text(
                 dt.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string(),
             )),
+            // As Django keeps them where there is no native type: a duration as whole
+            // microseconds, a UUID as 32 hexadecimal digits.
+            Value::Duration(d) => ToSqlOutput::Owned(match d.num_microseconds() {
+                Some(us) => SqlValue::Integer(us),
+                None => SqlValue::Text(self.0.to_string()),
+            }),
+            Value::Uuid(u) => ToSqlOutput::Owned(SqlValue::Text(format!("{u:032x}"))),
             Value::List(items) => ToSqlOutput::Owned(SqlValue::Text(
                 serde_json::Value::Array(
                     items
@@ -206,7 +213,9 @@ impl Store for SqliteStore {
         {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk FROM pragma_table_info(?1)")
+                .prepare_cached(
+                    "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+                )
                 .map_err(|e| db_error(&e))?;
             let rows = stmt
                 .query_map([table], |r| {
@@ -214,23 +223,22 @@ impl Store for SqliteStore {
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, bool>(2)?,
-                        r.get::<_, bool>(3)?,
+                        r.get::<_, Option<String>>(3)?,
                         r.get::<_, i64>(4)?,
                     ))
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| db_error(&e))?;
-            for (name, declared, notnull, has_default, pk) in rows {
+            for (name, declared, notnull, default_sql, pk) in rows {
+                let has_default = default_sql.is_some();
                 let kind = kind_of(&declared);
                 let rowid_alias = pk > 0 && declared.eq_ignore_ascii_case("integer");
                 columns.push(ColumnSchema {
-                    name,
-                    declared_type: declared,
-                    kind,
                     nullable: !notnull && pk == 0,
                     primary_key: pk > 0,
                     has_default: has_default || rowid_alias,
-                    foreign_key: None,
+                    default_sql,
+                    ..ColumnSchema::new(&name, &declared, kind)
                 });
             }
         }

@@ -137,8 +137,9 @@ pub struct FieldConfig {
     pub column_name: Option<String>,
     /// The table column (default: the field's name, or `NAME_id` for a foreign key).
     pub attribute: Option<String>,
-    /// The widget: integer, decimal, float, char, boolean, date, time, datetime,
-    /// foreign_key, many_to_many (default: from the column's type).
+    /// The widget: integer, decimal, float, char, boolean, date, time, datetime, duration,
+    /// json, simple_array, uuid, foreign_key, many_to_many (default: from the column's
+    /// type).
     pub widget: Option<String>,
     /// The value for empty cells.
     pub default: Option<toml::Value>,
@@ -149,6 +150,8 @@ pub struct FieldConfig {
     pub format: Option<OneOrMany>,
     /// char: empty cells become "" rather than null.
     pub allow_blank: Option<bool>,
+    /// char: the only values accepted (default: an enum column's labels).
+    pub choices: Option<Vec<String>>,
     /// boolean: spellings of true.
     pub true_values: Option<Vec<String>>,
     /// boolean: spellings of false.
@@ -165,7 +168,7 @@ pub struct FieldConfig {
     pub owner_column: Option<String>,
     /// many_to_many: the link table's column for the related rows.
     pub target_column: Option<String>,
-    /// many_to_many: what separates the values in a cell (default `,`).
+    /// many_to_many/simple_array: what separates the values in a cell (default `,`).
     pub separator: Option<String>,
 }
 
@@ -333,9 +336,17 @@ fn build_field(
         "integer" => Arc::new(widgets::IntegerWidget),
         "decimal" => Arc::new(widgets::DecimalWidget),
         "float" => Arc::new(widgets::FloatWidget),
-        "char" => Arc::new(widgets::CharWidget {
-            allow_blank: config.allow_blank.unwrap_or(!nullable),
-        }),
+        "char" => {
+            let widget = widgets::CharWidget::new(config.allow_blank.unwrap_or(!nullable));
+            let choices = config
+                .choices
+                .clone()
+                .or_else(|| column.as_ref().and_then(|c| c.choices.clone()));
+            Arc::new(match choices {
+                Some(choices) => widget.with_choices(choices),
+                None => widget,
+            })
+        }
         "boolean" => {
             let mut w = widgets::BooleanWidget::default();
             if let Some(v) = &config.true_values {
@@ -351,7 +362,27 @@ fn build_field(
         }
         "date" => Arc::new(widgets::DateWidget::new(formats)),
         "time" => Arc::new(widgets::TimeWidget::new(formats)),
-        "datetime" => Arc::new(widgets::DateTimeWidget::new(formats)),
+        "datetime" => {
+            let widget = widgets::DateTimeWidget::new(formats);
+            if column.as_ref().is_some_and(|c| c.with_time_zone) {
+                Arc::new(widget.in_utc())
+            } else {
+                Arc::new(widget)
+            }
+        }
+        "duration" => Arc::new(widgets::DurationWidget),
+        "json" => Arc::new(widgets::JsonWidget),
+        "uuid" => Arc::new(widgets::UuidWidget),
+        "simple_array" => {
+            let item = column
+                .as_ref()
+                .and_then(|c| c.array_of)
+                .unwrap_or(ValueKind::Text);
+            Arc::new(widgets::SimpleArrayWidget::new(
+                config.separator.as_deref().unwrap_or(","),
+                widgets::for_kind(item, false),
+            ))
+        }
         "foreign_key" => {
             let declared_fk = column.as_ref().and_then(|c| c.foreign_key.clone());
             let table = config
@@ -428,7 +459,7 @@ fn build_field(
         }
         other => {
             return Err(format!(
-                "unknown widget \"{other}\" (expected one of: integer, decimal, float, char, boolean, date, time, datetime, foreign_key, many_to_many)"
+                "unknown widget \"{other}\" (expected one of: integer, decimal, float, char, boolean, date, time, datetime, duration, json, simple_array, uuid, foreign_key, many_to_many)"
             ))
         }
     };
@@ -459,6 +490,7 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
     let given = [
         ("format", c.format.is_some()),
         ("allow_blank", c.allow_blank.is_some()),
+        ("choices", c.choices.is_some()),
         ("true_values", c.true_values.is_some()),
         ("false_values", c.false_values.is_some()),
         ("null_values", c.null_values.is_some()),
@@ -471,7 +503,8 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
     ];
     let allowed: &[&str] = match widget {
         "date" | "time" | "datetime" => &["format"],
-        "char" => &["allow_blank"],
+        "char" => &["allow_blank", "choices"],
+        "simple_array" => &["separator"],
         "boolean" => &["true_values", "false_values", "null_values"],
         "foreign_key" => &["table", "lookup"],
         "many_to_many" => &[
@@ -499,7 +532,11 @@ fn kind_widget_name(kind: ValueKind) -> &'static str {
         ValueKind::Date => "date",
         ValueKind::Time => "time",
         ValueKind::DateTime => "datetime",
-        ValueKind::Text | ValueKind::Json | ValueKind::List => "char",
+        ValueKind::Duration => "duration",
+        ValueKind::Uuid => "uuid",
+        ValueKind::Json => "json",
+        ValueKind::List => "simple_array",
+        ValueKind::Text => "char",
     }
 }
 

@@ -38,13 +38,10 @@ impl MemoryStore {
             .iter()
             .enumerate()
             .map(|(i, (n, kind))| ColumnSchema {
-                name: (*n).to_owned(),
-                declared_type: String::new(),
-                kind: *kind,
                 nullable: i > 0,
                 primary_key: i == 0,
                 has_default: i == 0,
-                foreign_key: None,
+                ..ColumnSchema::new(n, "", *kind)
             })
             .collect();
         let schema = TableSchema {

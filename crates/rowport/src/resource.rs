@@ -72,8 +72,8 @@ pub struct ResourceError {
 /// use rowport::ValueKind;
 ///
 /// let column = |name: &str, kind: ValueKind, pk: bool| ColumnSchema {
-///     name: name.into(), declared_type: String::new(), kind, nullable: !pk,
-///     primary_key: pk, has_default: pk, foreign_key: None,
+///     nullable: !pk, primary_key: pk, has_default: pk,
+///     ..ColumnSchema::new(name, "", kind)
 /// };
 /// let schema = TableSchema {
 ///     name: "book".into(),
@@ -130,7 +130,7 @@ impl Resource {
     }
 
     /// The default resource for a table: a field per column, each with the widget for its
-    /// type; a declared foreign key becomes a [`ForeignKeyWidget`] on the related primary key,
+    /// type ([`widgets::for_column`]); a declared foreign key becomes a [`ForeignKeyWidget`] on the related primary key,
     /// named without its `_id` suffix (`author_id` → field `author`).
     pub fn from_schema(name: &str, schema: &TableSchema) -> Self {
         let pk = schema
@@ -146,7 +146,7 @@ impl Resource {
                     key,
                     widgets::for_kind(column.kind, column.nullable),
                 )),
-                None => Arc::from(widgets::for_kind(column.kind, column.nullable)),
+                None => Arc::from(widgets::for_column(column)),
             };
             let name = match &column.foreign_key {
                 Some(_) => column.name.strip_suffix("_id").unwrap_or(&column.name),

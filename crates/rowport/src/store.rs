@@ -9,7 +9,10 @@ use crate::value::{Value, ValueKind};
 use crate::widgets::LinkTable;
 
 /// A column as the database declares it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Build one with struct update syntax from [`ColumnSchema::new`] (or `Default`), so that
+/// later additions do not break the stores that introspect.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ColumnSchema {
     /// The column's name.
     pub name: String,
@@ -23,8 +26,32 @@ pub struct ColumnSchema {
     pub primary_key: bool,
     /// Filled by the database when not given (a default or an auto-increment key).
     pub has_default: bool,
+    /// The default as the database declares it (`nextval('book_id_seq'::regclass)`,
+    /// `0`), for people to read; `has_default` is what the engines use.
+    pub default_sql: Option<String>,
     /// The table and column a declared foreign key points to.
     pub foreign_key: Option<(String, String)>,
+    /// The only values the column accepts (the labels of an enum type), when it has such a
+    /// list. An import value outside it is an invalid field that lists them.
+    pub choices: Option<Vec<String>>,
+    /// For an array column (kind [`ValueKind::List`]), the kind of its items.
+    pub array_of: Option<ValueKind>,
+    /// For a date-time column: it holds instants (PostgreSQL `timestamptz`), so a date and
+    /// time without an offset is read as UTC, as Django does with `USE_TZ`.
+    pub with_time_zone: bool,
+}
+
+impl ColumnSchema {
+    /// A nullable column of `kind` without a default, key or constraint.
+    pub fn new(name: &str, declared_type: &str, kind: ValueKind) -> Self {
+        ColumnSchema {
+            name: name.to_owned(),
+            declared_type: declared_type.to_owned(),
+            kind,
+            nullable: true,
+            ..ColumnSchema::default()
+        }
+    }
 }
 
 /// A table as the database declares it.

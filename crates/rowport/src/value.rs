@@ -3,7 +3,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use rust_decimal::Decimal;
 
 /// A typed value: what a widget makes of a cell, what a store writes to a column.
@@ -34,6 +34,10 @@ pub enum Value {
     DateTime(NaiveDateTime),
     /// A date and time with a UTC offset.
     DateTimeTz(DateTime<FixedOffset>),
+    /// A length of time (PostgreSQL `interval`, Django's `DurationField`).
+    Duration(TimeDelta),
+    /// A UUID, as its 128 bits (so `ABC…` and `abc…` are the same value).
+    Uuid(u128),
     /// A JSON document.
     Json(serde_json::Value),
     /// Several values: the targets of a many-to-many field.
@@ -41,7 +45,7 @@ pub enum Value {
 }
 
 /// The kind of a [`Value`], without its content: what a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ValueKind {
     /// [`Value::Bool`]
     Bool,
@@ -52,6 +56,7 @@ pub enum ValueKind {
     /// [`Value::Float`]
     Float,
     /// [`Value::Text`]
+    #[default]
     Text,
     /// [`Value::Date`]
     Date,
@@ -59,6 +64,10 @@ pub enum ValueKind {
     Time,
     /// [`Value::DateTime`] or [`Value::DateTimeTz`]
     DateTime,
+    /// [`Value::Duration`]
+    Duration,
+    /// [`Value::Uuid`]
+    Uuid,
     /// [`Value::Json`]
     Json,
     /// [`Value::List`]
@@ -83,6 +92,8 @@ impl Value {
             Value::Date(_) => ValueKind::Date,
             Value::Time(_) => ValueKind::Time,
             Value::DateTime(_) | Value::DateTimeTz(_) => ValueKind::DateTime,
+            Value::Duration(_) => ValueKind::Duration,
+            Value::Uuid(_) => ValueKind::Uuid,
             Value::Json(_) => ValueKind::Json,
             Value::List(_) => ValueKind::List,
         })
@@ -138,8 +149,40 @@ impl Value {
             (ValueKind::Json, Value::Text(s)) => serde_json::from_str(&s)
                 .map(Value::Json)
                 .unwrap_or(Value::Text(s)),
+            // Django keeps a duration as whole microseconds where the database has no
+            // interval type (SQLite, MySQL).
+            (ValueKind::Duration, Value::Int(us)) => Value::Duration(TimeDelta::microseconds(us)),
+            (ValueKind::Duration, Value::Text(s)) => parse::duration(&s)
+                .map(Value::Duration)
+                .unwrap_or(Value::Text(s)),
+            (ValueKind::Uuid, Value::Text(s)) => {
+                parse::uuid(&s).map(Value::Uuid).unwrap_or(Value::Text(s))
+            }
+            // A list kept as a JSON array (how the SQLite store writes one).
+            (ValueKind::List, Value::Text(s)) => match serde_json::from_str(&s) {
+                Ok(serde_json::Value::Array(items)) => {
+                    Value::List(items.into_iter().map(Value::from_json_item).collect())
+                }
+                _ => Value::Text(s),
+            },
             (ValueKind::Text, Value::Int(i)) => Value::Text(i.to_string()),
             (_, v) => v,
+        }
+    }
+}
+
+impl Value {
+    /// A scalar of a JSON array as a value: strings as text, numbers as integers or floats.
+    fn from_json_item(item: serde_json::Value) -> Value {
+        match item {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::String(s) => Value::Text(s),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            other => Value::Json(other),
         }
     }
 }
@@ -158,6 +201,8 @@ impl PartialEq for Value {
             (Time(a), Time(b)) => a == b,
             (DateTime(a), DateTime(b)) => a == b,
             (DateTimeTz(a), DateTimeTz(b)) => a == b,
+            (Duration(a), Duration(b)) => a == b,
+            (Uuid(a), Uuid(b)) => a == b,
             (Json(a), Json(b)) => a == b,
             (List(a), List(b)) => a == b,
             _ => false,
@@ -181,6 +226,8 @@ impl Hash for Value {
             Value::Time(t) => t.hash(state),
             Value::DateTime(dt) => dt.hash(state),
             Value::DateTimeTz(dt) => dt.hash(state),
+            Value::Duration(d) => d.hash(state),
+            Value::Uuid(u) => u.hash(state),
             Value::Json(j) => j.to_string().hash(state),
             Value::List(items) => items.hash(state),
         }
@@ -188,7 +235,8 @@ impl Hash for Value {
 }
 
 /// Formats a value the way rowport writes it to text files and messages: ISO 8601 dates,
-/// decimals as written, an empty string for null, list items joined by `, `.
+/// decimals as written, durations as Python prints them (`1 day, 2:03:04`), UUIDs in the
+/// hyphenated lower-case form, an empty string for null, list items joined by `, `.
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -202,6 +250,8 @@ impl fmt::Display for Value {
             Value::Time(t) => write!(f, "{}", t.format("%H:%M:%S%.f")),
             Value::DateTime(dt) => write!(f, "{}", dt.format("%Y-%m-%d %H:%M:%S%.f")),
             Value::DateTimeTz(dt) => write!(f, "{}", dt.format("%Y-%m-%d %H:%M:%S%.f%:z")),
+            Value::Duration(d) => f.write_str(&crate::widgets::parse::format_duration(*d)),
+            Value::Uuid(u) => f.write_str(&crate::widgets::parse::format_uuid(*u)),
             Value::Json(j) => write!(f, "{j}"),
             Value::List(items) => {
                 for (i, item) in items.iter().enumerate() {

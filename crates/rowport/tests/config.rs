@@ -252,3 +252,150 @@ fn lookups_and_loads_are_one_query_per_batch_never_one_per_row() {
     assert_eq!(calls["insert"], 20);
     assert_eq!(store.inner.rows("book_categories").len(), 200);
 }
+
+/// A table with a column for each structured widget; the kinds are what the widgets make.
+fn events() -> MemoryStore {
+    let mut store = MemoryStore::new();
+    store.create_table(
+        "event",
+        &[
+            ("id", ValueKind::Int),
+            ("length", ValueKind::Duration),
+            ("payload", ValueKind::Json),
+            ("token", ValueKind::Uuid),
+            ("tags", ValueKind::List),
+            ("status", ValueKind::Text),
+        ],
+    );
+    store
+}
+
+const EVENT: &str = r#"
+[resources.event.field.length]
+widget = "duration"
+
+[resources.event.field.payload]
+widget = "json"
+
+[resources.event.field.token]
+widget = "uuid"
+
+[resources.event.field.tags]
+widget = "simple_array"
+separator = ";"
+
+[resources.event.field.status]
+widget = "char"
+choices = ["draft", "published"]
+"#;
+
+fn import_events(store: &mut MemoryStore, csv: &str) -> rowport::ImportResult {
+    let event = parse(EVENT).unwrap().resource("event", store).unwrap();
+    let mut reader = open_reader(
+        Format::Csv,
+        Box::new(csv.as_bytes()),
+        "events.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    import(&event, store, reader.as_mut(), &ImportOptions::default()).unwrap()
+}
+
+#[test]
+fn structured_widgets_are_declared_by_name() {
+    let mut store = events();
+    let event = parse(EVENT).unwrap().resource("event", &mut store).unwrap();
+    let widgets: Vec<(&str, &str, String)> = event
+        .import_fields()
+        .map(|f| (f.name.as_str(), f.widget.name(), f.widget.describe()))
+        .collect();
+    assert_eq!(
+        widgets,
+        [
+            ("id", "integer", String::new()),
+            ("length", "duration", String::new()),
+            ("payload", "json", String::new()),
+            ("token", "uuid", String::new()),
+            ("tags", "simple_array", "items char, separator \";\"".into()),
+            ("status", "char", "choices draft | published".into()),
+        ]
+    );
+    let result = import_events(
+        &mut store,
+        "length,payload,token,tags,status\n\
+         \"1 day, 2:03:04\",\"{\"\"a\"\": 1}\",123E4567E89B12D3A456426614174000,x;y,draft\n",
+    );
+    assert_eq!(result.totals.new, 1, "{:?}", result.errors);
+    let row = &store.rows("event")[0];
+    assert_eq!(row[1].to_string(), "1 day, 2:03:04");
+    assert_eq!(row[2].to_string(), "{\"a\":1}");
+    assert_eq!(row[3].to_string(), "123e4567-e89b-12d3-a456-426614174000");
+    assert_eq!(
+        row[4],
+        Value::List(vec![Value::from("x"), Value::from("y")])
+    );
+    assert_eq!(row[5], Value::from("draft"));
+}
+
+#[test]
+fn structured_values_that_do_not_parse_are_invalid_fields_naming_the_column() {
+    let mut store = events();
+    let result = import_events(
+        &mut store,
+        "length,payload,token,status\nsoon,{oops,42,lost\n",
+    );
+    assert_eq!(result.totals.invalid, 1);
+    let messages: Vec<String> = result
+        .errors
+        .iter()
+        .map(|e| e.describe("events.csv"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "events.csv, row 2, column \"length\": \"soon\" is not a duration (expected [D day[s], ]HH:MM:SS[.ffffff] or ISO 8601 such as P1DT2H)",
+            "events.csv, row 2, column \"payload\": \"{oops\" is not valid JSON (key must be a string at line 1 column 2)",
+            "events.csv, row 2, column \"token\": \"42\" is not a UUID (expected 32 hexadecimal digits, such as 123e4567-e89b-12d3-a456-426614174000)",
+            "events.csv, row 2, column \"status\": \"lost\" is not one of the choices (draft, published)",
+        ]
+    );
+    assert!(store.rows("event").is_empty());
+}
+
+#[test]
+fn structured_widget_parameters_are_checked() {
+    let config =
+        parse("[resources.event.field.token]\nwidget = \"uuid\"\nseparator = \"|\"\n").unwrap();
+    assert_eq!(
+        config.resource("event", &mut events()).unwrap_err().to_string(),
+        "rowport.toml: resource \"event\": field \"token\": \"separator\" does not apply to widget \"uuid\""
+    );
+    let config = parse("[resources.event.field.tags]\nwidget = \"array\"\n").unwrap();
+    assert_eq!(
+        config.resource("event", &mut events()).unwrap_err().to_string(),
+        "rowport.toml: resource \"event\": field \"tags\": unknown widget \"array\" (expected one of: integer, decimal, float, char, boolean, date, time, datetime, duration, json, simple_array, uuid, foreign_key, many_to_many)"
+    );
+}
+
+#[test]
+fn undeclared_columns_get_the_widget_of_their_kind() {
+    let event = parse("").unwrap().resource("event", &mut events()).unwrap();
+    let names: Vec<&str> = event.import_fields().map(|f| f.widget.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "integer",
+            "duration",
+            "json",
+            "uuid",
+            "simple_array",
+            "char"
+        ]
+    );
+    // A declared field without a widget also takes its column's.
+    let event = parse("[resources.event.field.length]\ncolumn_name = \"Length\"\n")
+        .unwrap()
+        .resource("event", &mut events())
+        .unwrap();
+    assert_eq!(event.field("length").unwrap().widget.name(), "duration");
+}

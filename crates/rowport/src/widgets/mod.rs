@@ -19,18 +19,21 @@
 
 use std::fmt;
 
+use crate::store::ColumnSchema;
 use crate::value::{Value, ValueKind};
 use rowport_formats::Cell;
 
 mod number;
 pub mod parse;
 mod relation;
+mod structured;
 mod temporal;
 mod text;
 
 pub use number::{DecimalWidget, FloatWidget, IntegerWidget};
 pub use relation::{ForeignKeyWidget, LinkTable, ManyToManyWidget, Relation, RelationKind};
-pub use temporal::{DateTimeWidget, DateWidget, TimeWidget};
+pub use structured::{JsonWidget, SimpleArrayWidget, UuidWidget};
+pub use temporal::{DateTimeWidget, DateWidget, DurationWidget, TimeWidget};
 pub use text::{BooleanWidget, CharWidget};
 
 /// Why a widget refused a cell: the rest of the sentence that starts with the quoted value.
@@ -77,7 +80,8 @@ pub trait Widget: Send + Sync + fmt::Debug {
     }
 }
 
-/// Makes the default widget for a column of `kind` (what introspection assigns).
+/// Makes the default widget for a column of `kind`. A list gets a [`SimpleArrayWidget`] of
+/// text items; [`for_column`] knows more (an array's item kind, an enum's choices).
 pub fn for_kind(kind: ValueKind, nullable: bool) -> Box<dyn Widget> {
     match kind {
         ValueKind::Bool => Box::new(BooleanWidget::default()),
@@ -87,9 +91,34 @@ pub fn for_kind(kind: ValueKind, nullable: bool) -> Box<dyn Widget> {
         ValueKind::Date => Box::new(DateWidget::default()),
         ValueKind::Time => Box::new(TimeWidget::default()),
         ValueKind::DateTime => Box::new(DateTimeWidget::default()),
-        ValueKind::Text | ValueKind::Json | ValueKind::List => Box::new(CharWidget {
-            allow_blank: !nullable,
-        }),
+        ValueKind::Duration => Box::new(DurationWidget),
+        ValueKind::Uuid => Box::new(UuidWidget),
+        ValueKind::Json => Box::new(JsonWidget),
+        ValueKind::List => Box::new(SimpleArrayWidget::new(",", Box::new(CharWidget::new(true)))),
+        ValueKind::Text => Box::new(CharWidget::new(!nullable)),
+    }
+}
+
+/// Makes the default widget for an introspected column (what a default resource gets):
+/// [`for_kind`], and besides an array column's items read by the widget of their kind, an
+/// enum's labels as the text's choices, a `timestamptz` column read and written in UTC.
+pub fn for_column(column: &ColumnSchema) -> Box<dyn Widget> {
+    match column.kind {
+        ValueKind::List => Box::new(SimpleArrayWidget::new(
+            ",",
+            for_kind(column.array_of.unwrap_or(ValueKind::Text), false),
+        )),
+        ValueKind::Text => {
+            let widget = CharWidget::new(!column.nullable);
+            Box::new(match &column.choices {
+                Some(choices) => widget.with_choices(choices.clone()),
+                None => widget,
+            })
+        }
+        ValueKind::DateTime if column.with_time_zone => {
+            Box::new(DateTimeWidget::default().in_utc())
+        }
+        kind => for_kind(kind, column.nullable),
     }
 }
 

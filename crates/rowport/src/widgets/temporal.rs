@@ -149,16 +149,38 @@ impl Widget for TimeWidget {
 
 /// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional
 /// UTC offset (`Z`, `+02:00`); a value with an offset keeps it.
+///
+/// With `utc` (a column that holds instants, such as PostgreSQL's `timestamptz`), a value
+/// without an offset is read as UTC, and values are written in UTC without an offset —
+/// what django-import-export does with `USE_TZ = True` and `TIME_ZONE = "UTC"`.
 #[derive(Debug, Clone, Default)]
 pub struct DateTimeWidget {
     /// Formats tried in order; empty means ISO 8601.
     pub formats: Vec<String>,
+    /// Read naive values as UTC and write values in UTC.
+    pub utc: bool,
 }
 
 impl DateTimeWidget {
     /// A date-time widget that reads these formats and writes the first.
     pub fn new(formats: Vec<String>) -> Self {
-        DateTimeWidget { formats }
+        DateTimeWidget {
+            formats,
+            utc: false,
+        }
+    }
+
+    /// Reads values without an offset as UTC, and writes values in UTC.
+    pub fn in_utc(mut self) -> Self {
+        self.utc = true;
+        self
+    }
+
+    fn aware(&self, value: Value) -> Value {
+        match value {
+            Value::DateTime(dt) if self.utc => Value::DateTimeTz(dt.and_utc().fixed_offset()),
+            other => other,
+        }
     }
 }
 
@@ -178,32 +200,43 @@ impl Widget for DateTimeWidget {
                 expected(&self.formats, "YYYY-MM-DD HH:MM:SS")
             ))
         };
-        match cell {
-            Cell::Empty => Ok(Value::Null),
-            Cell::DateTime(dt) => Ok(Value::DateTime(*dt)),
-            Cell::Date(d) => Ok(Value::DateTime(d.and_time(NaiveTime::MIN))),
-            Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
+        let value = match cell {
+            Cell::Empty => Value::Null,
+            Cell::DateTime(dt) => Value::DateTime(*dt),
+            Cell::Date(d) => Value::DateTime(d.and_time(NaiveTime::MIN)),
+            Cell::Text(s) if s.trim().is_empty() => Value::Null,
             Cell::Text(s) => {
                 let s = s.trim();
                 if self.formats.is_empty() {
-                    return parse::iso_datetime(s).ok_or_else(error);
+                    parse::iso_datetime(s).ok_or_else(error)?
+                } else {
+                    self.formats
+                        .iter()
+                        .find_map(|f| {
+                            DateTime::parse_from_str(s, f)
+                                .map(Value::DateTimeTz)
+                                .or_else(|_| {
+                                    NaiveDateTime::parse_from_str(s, f).map(Value::DateTime)
+                                })
+                                .ok()
+                        })
+                        .ok_or_else(error)?
                 }
-                self.formats
-                    .iter()
-                    .find_map(|f| {
-                        DateTime::parse_from_str(s, f)
-                            .map(Value::DateTimeTz)
-                            .or_else(|_| NaiveDateTime::parse_from_str(s, f).map(Value::DateTime))
-                            .ok()
-                    })
-                    .ok_or_else(error)
             }
-            _ => Err(error()),
-        }
+            _ => return Err(error()),
+        };
+        Ok(self.aware(value))
     }
 
     fn render(&self, value: &Value) -> Cell {
         let first = self.formats.first();
+        if let (true, Value::DateTimeTz(dt)) = (self.utc, value) {
+            let utc = dt.naive_utc();
+            return Cell::Text(match first {
+                Some(f) => utc.format(f).to_string(),
+                None => utc.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
+            });
+        }
         match value {
             Value::DateTime(dt) => Cell::Text(match first {
                 Some(f) => dt.format(f).to_string(),
@@ -218,7 +251,58 @@ impl Widget for DateTimeWidget {
     }
 
     fn describe(&self) -> String {
-        describe_formats(&self.formats)
+        let formats = describe_formats(&self.formats);
+        match (self.utc, formats.is_empty()) {
+            (false, _) => formats,
+            (true, true) => "in UTC".to_owned(),
+            (true, false) => format!("{formats}; in UTC"),
+        }
+    }
+}
+
+/// Lengths of time (Django's `DurationField`, PostgreSQL's `interval`), read as Django's
+/// `parse_duration` reads them — `1 day, 2:03:04`, `2:03:04`, ISO 8601 `P1DT2H`, PostgreSQL
+/// `3 days 04:05:06` — and written as Python prints a `timedelta` (`1 day, 2:03:04`).
+/// A number is seconds. A value that matches no form is refused (django-import-export
+/// silently reads it as empty).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DurationWidget;
+
+impl Widget for DurationWidget {
+    fn name(&self) -> &str {
+        "duration"
+    }
+
+    fn kind(&self) -> ValueKind {
+        ValueKind::Duration
+    }
+
+    fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+        let error = || {
+            WidgetError::new(
+                "is not a duration (expected [D day[s], ]HH:MM:SS[.ffffff] or ISO 8601 such as P1DT2H)",
+            )
+        };
+        match cell {
+            Cell::Empty => Ok(Value::Null),
+            Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
+            Cell::Text(s) => parse::duration(s).map(Value::Duration).ok_or_else(error),
+            Cell::Int(i) => chrono::TimeDelta::try_seconds(*i)
+                .map(Value::Duration)
+                .ok_or_else(error),
+            Cell::Float(f) => parse::duration(&f.to_string())
+                .map(Value::Duration)
+                .ok_or_else(error),
+            Cell::Time(t) => Ok(Value::Duration(*t - NaiveTime::MIN)),
+            _ => Err(error()),
+        }
+    }
+
+    fn render(&self, value: &Value) -> Cell {
+        match value {
+            Value::Duration(d) => Cell::Text(parse::format_duration(*d)),
+            other => render_plain(other),
+        }
     }
 }
 

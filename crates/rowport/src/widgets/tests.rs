@@ -9,6 +9,7 @@ use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use rust_decimal::Decimal;
 
 use super::*;
+use crate::store::ColumnSchema;
 use crate::value::{Value, ValueKind};
 use rowport_formats::Cell;
 
@@ -390,14 +391,14 @@ fn float_render() {
 
 #[test]
 fn char_allow_blank_reads_empty_as_empty_text() {
-    let w = CharWidget { allow_blank: true };
+    let w = CharWidget::new(true);
     assert_eq!(w.clean(&Cell::Empty), Ok(Value::Text(String::new())));
     assert_eq!(ok(&w, ""), Value::Text(String::new()));
 }
 
 #[test]
 fn char_without_allow_blank_reads_empty_as_null() {
-    let w = CharWidget { allow_blank: false };
+    let w = CharWidget::new(false);
     assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
     assert_eq!(ok(&w, ""), Value::Null);
 }
@@ -1137,13 +1138,30 @@ fn for_kind_picks_widget_by_column_kind() {
         ValueKind::Time,
         ValueKind::DateTime,
         ValueKind::Text,
+        ValueKind::Duration,
+        ValueKind::Uuid,
+        ValueKind::Json,
+        ValueKind::List,
     ]
     .into_iter()
     .map(|k| for_kind(k, true).name().to_owned())
     .collect();
     assert_eq!(
         names,
-        ["boolean", "integer", "decimal", "float", "date", "time", "datetime", "char"]
+        [
+            "boolean",
+            "integer",
+            "decimal",
+            "float",
+            "date",
+            "time",
+            "datetime",
+            "char",
+            "duration",
+            "uuid",
+            "json",
+            "simple_array"
+        ]
     );
 }
 
@@ -1156,5 +1174,342 @@ fn for_kind_text_blank_depends_on_nullability() {
     assert_eq!(
         for_kind(ValueKind::Text, false).clean(&Cell::Empty),
         Ok(Value::Text(String::new()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// for_column
+
+#[test]
+fn for_column_reads_array_items_by_their_kind() {
+    let column = ColumnSchema {
+        array_of: Some(ValueKind::Int),
+        ..ColumnSchema::new("scores", "integer[]", ValueKind::List)
+    };
+    let w = for_column(&column);
+    assert_eq!(w.name(), "simple_array");
+    assert_eq!(
+        ok(w.as_ref(), "1,2,3"),
+        Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+    );
+    assert_eq!(
+        err(w.as_ref(), "1,x"),
+        "has an item \"x\" that is not a whole number"
+    );
+}
+
+#[test]
+fn for_column_gives_an_enum_its_choices() {
+    let column = ColumnSchema {
+        choices: Some(vec!["draft".into(), "published".into()]),
+        nullable: false,
+        ..ColumnSchema::new("status", "book_status", ValueKind::Text)
+    };
+    let w = for_column(&column);
+    assert_eq!(w.name(), "char");
+    assert_eq!(ok(w.as_ref(), "draft"), Value::from("draft"));
+    assert_eq!(
+        err(w.as_ref(), "lost"),
+        "is not one of the choices (draft, published)"
+    );
+}
+
+#[test]
+fn for_column_reads_a_timestamptz_without_offset_as_utc() {
+    let column = ColumnSchema {
+        with_time_zone: true,
+        ..ColumnSchema::new("added", "timestamp with time zone", ValueKind::DateTime)
+    };
+    let w = for_column(&column);
+    let utc = FixedOffset::east_opt(0).unwrap();
+    assert_eq!(
+        ok(w.as_ref(), "2021-03-04 12:30:00"),
+        Value::DateTimeTz(utc.with_ymd_and_hms(2021, 3, 4, 12, 30, 0).unwrap())
+    );
+    // An offset in the file is kept, and the instant is written back in UTC.
+    let paris = ok(w.as_ref(), "2021-03-04 12:30:00+01:00");
+    assert_eq!(
+        paris,
+        Value::DateTimeTz(utc.with_ymd_and_hms(2021, 3, 4, 11, 30, 0).unwrap())
+    );
+    assert_eq!(w.render(&paris), text("2021-03-04 11:30:00"));
+    // Without the column's zone, a naive value stays naive.
+    let plain = for_column(&ColumnSchema::new(
+        "added",
+        "timestamp",
+        ValueKind::DateTime,
+    ));
+    assert_eq!(
+        ok(plain.as_ref(), "2021-03-04 12:30:00"),
+        Value::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// CharWidget choices
+
+#[test]
+fn char_choices_accept_only_their_labels_and_leave_null_alone() {
+    let w = CharWidget::new(false).with_choices(vec!["red".into(), "green".into()]);
+    assert_eq!(ok(&w, "green"), Value::from("green"));
+    assert_eq!(ok(&w, ""), Value::Null);
+    // Labels are compared exactly, as PostgreSQL compares enum labels.
+    assert_eq!(err(&w, "Green"), "is not one of the choices (red, green)");
+    assert_eq!(w.describe(), "choices red | green");
+}
+
+#[test]
+fn char_choices_refuse_an_empty_cell_that_reads_as_blank() {
+    let w = CharWidget::new(true).with_choices(vec!["red".into()]);
+    assert_eq!(err(&w, ""), "is not one of the choices (red)");
+}
+
+// ---------------------------------------------------------------------------------------
+// DurationWidget
+
+fn td(days: i64, h: i64, m: i64, s: i64, us: i64) -> Value {
+    Value::Duration(
+        chrono::TimeDelta::days(days)
+            + chrono::TimeDelta::hours(h)
+            + chrono::TimeDelta::minutes(m)
+            + chrono::TimeDelta::seconds(s)
+            + chrono::TimeDelta::microseconds(us),
+    )
+}
+
+#[test]
+fn duration_reads_python_timedelta_text() {
+    let w = DurationWidget;
+    assert_eq!(ok(&w, "1 day, 2:03:04"), td(1, 2, 3, 4, 0));
+    assert_eq!(ok(&w, "2 days, 0:00:00"), td(2, 0, 0, 0, 0));
+    assert_eq!(ok(&w, "2:03:04"), td(0, 2, 3, 4, 0));
+    assert_eq!(ok(&w, "0:00:00.500000"), td(0, 0, 0, 0, 500_000));
+    assert_eq!(ok(&w, "-1 day, 23:59:59"), td(0, 0, 0, -1, 0));
+}
+
+#[test]
+fn duration_reads_django_short_forms() {
+    // Django's parse_duration: MM:SS, plain seconds, a fraction padded on the right.
+    let w = DurationWidget;
+    assert_eq!(ok(&w, "03:04"), td(0, 0, 3, 4, 0));
+    assert_eq!(ok(&w, "30"), td(0, 0, 0, 30, 0));
+    assert_eq!(ok(&w, "1:02:03.5"), td(0, 1, 2, 3, 500_000));
+    assert_eq!(ok(&w, "1:02:03,25"), td(0, 1, 2, 3, 250_000));
+    assert_eq!(ok(&w, "-2:00:00"), td(0, -2, 0, 0, 0));
+    assert_eq!(ok(&w, "3 2:00:00"), td(3, 2, 0, 0, 0));
+}
+
+#[test]
+fn duration_reads_iso_8601() {
+    let w = DurationWidget;
+    assert_eq!(ok(&w, "P1DT2H"), td(1, 2, 0, 0, 0));
+    assert_eq!(ok(&w, "P3D"), td(3, 0, 0, 0, 0));
+    assert_eq!(ok(&w, "PT1H30M"), td(0, 1, 30, 0, 0));
+    assert_eq!(ok(&w, "PT1.5S"), td(0, 0, 0, 1, 500_000));
+    assert_eq!(ok(&w, "P0.5D"), td(0, 12, 0, 0, 0));
+    assert_eq!(ok(&w, "-P1DT1H"), td(-1, -1, 0, 0, 0));
+}
+
+#[test]
+fn duration_reads_postgresql_interval_text() {
+    let w = DurationWidget;
+    assert_eq!(ok(&w, "3 days 04:05:06"), td(3, 4, 5, 6, 0));
+    assert_eq!(ok(&w, "1 day"), td(1, 0, 0, 0, 0));
+    assert_eq!(ok(&w, "-1 days +02:00:00"), td(-1, 2, 0, 0, 0));
+}
+
+#[test]
+fn duration_empty_is_null_and_nonsense_is_refused() {
+    // django-import-export reads a non-matching string as None, silently.
+    let w = DurationWidget;
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
+    assert_eq!(ok(&w, "  "), Value::Null);
+    let message =
+        "is not a duration (expected [D day[s], ]HH:MM:SS[.ffffff] or ISO 8601 such as P1DT2H)";
+    for bad in [
+        "soon", "1:2:3:4", "P", "PT", "P1H", "1 week", "1:xx", "P1DT2H3X",
+    ] {
+        assert_eq!(err(&w, bad), message, "{bad:?}");
+    }
+}
+
+#[test]
+fn duration_typed_cells() {
+    let w = DurationWidget;
+    assert_eq!(w.clean(&Cell::Int(90)), Ok(td(0, 0, 1, 30, 0)));
+    assert_eq!(w.clean(&Cell::Float(1.5)), Ok(td(0, 0, 0, 1, 500_000)));
+    assert_eq!(w.clean(&Cell::Time(time(2, 3, 4))), Ok(td(0, 2, 3, 4, 0)));
+    assert!(w.clean(&Cell::Bool(true)).is_err());
+}
+
+#[test]
+fn duration_renders_as_python_prints_a_timedelta() {
+    let w = DurationWidget;
+    assert_eq!(w.render(&td(1, 2, 3, 4, 0)), text("1 day, 2:03:04"));
+    assert_eq!(w.render(&td(2, 0, 0, 0, 0)), text("2 days, 0:00:00"));
+    assert_eq!(w.render(&td(0, 0, 0, 30, 0)), text("0:00:30"));
+    assert_eq!(w.render(&td(0, 0, 0, 0, 500_000)), text("0:00:00.500000"));
+    assert_eq!(w.render(&td(0, 0, 0, -1, 0)), text("-1 day, 23:59:59"));
+    assert_eq!(w.render(&td(-3, 0, 0, 0, 0)), text("-3 days, 0:00:00"));
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+}
+
+#[test]
+fn duration_round_trips_through_its_text() {
+    let w = DurationWidget;
+    for v in [
+        td(1, 2, 3, 4, 0),
+        td(0, 0, 0, -1, 0),
+        td(-3, 4, 0, 0, 25),
+        td(400, 23, 59, 59, 999_999),
+    ] {
+        let cell = w.render(&v);
+        assert_eq!(w.clean(&cell), Ok(v.clone()), "{cell}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// JsonWidget
+
+#[test]
+fn json_reads_documents_and_keeps_falsy_ones() {
+    let w = JsonWidget;
+    assert_eq!(
+        ok(&w, r#"{"a": [1, 2]}"#),
+        Value::Json(serde_json::json!({"a": [1, 2]}))
+    );
+    assert_eq!(ok(&w, "0"), Value::Json(serde_json::json!(0)));
+    assert_eq!(ok(&w, "[]"), Value::Json(serde_json::json!([])));
+    assert_eq!(ok(&w, "{}"), Value::Json(serde_json::json!({})));
+    assert_eq!(ok(&w, "null"), Value::Json(serde_json::Value::Null));
+    assert_eq!(ok(&w, ""), Value::Null);
+    assert_eq!(
+        w.clean(&Cell::Int(5)),
+        Ok(Value::Json(serde_json::json!(5)))
+    );
+}
+
+#[test]
+fn json_retries_single_quotes_as_django_import_export_does() {
+    assert_eq!(
+        ok(&JsonWidget, "{'a': 'b'}"),
+        Value::Json(serde_json::json!({"a": "b"}))
+    );
+}
+
+#[test]
+fn json_refuses_what_is_not_json() {
+    assert_eq!(
+        err(&JsonWidget, "{oops"),
+        "is not valid JSON (key must be a string at line 1 column 2)"
+    );
+}
+
+#[test]
+fn json_renders_compact_text() {
+    let w = JsonWidget;
+    assert_eq!(
+        w.render(&Value::Json(serde_json::json!({"b": 1, "a": [true, null]}))),
+        text(r#"{"b":1,"a":[true,null]}"#)
+    );
+    assert_eq!(w.render(&Value::Null), Cell::Empty);
+}
+
+// ---------------------------------------------------------------------------------------
+// SimpleArrayWidget
+
+#[test]
+fn simple_array_splits_without_trimming_as_django_import_export() {
+    let w = SimpleArrayWidget::new(",", Box::new(CharWidget::default()));
+    assert_eq!(ok(&w, "a, b,c"), texts(&["a", " b", "c"]));
+    assert_eq!(ok(&w, ""), Value::List(Vec::new()));
+    assert_eq!(w.clean(&Cell::Empty), Ok(Value::List(Vec::new())));
+}
+
+#[test]
+fn simple_array_uses_its_separator_and_item_widget() {
+    let w = SimpleArrayWidget::new("|", Box::new(DecimalWidget));
+    assert_eq!(
+        ok(&w, "1.50|2"),
+        Value::List(vec![Value::Decimal(dec("1.50")), Value::Decimal(dec("2"))])
+    );
+    assert_eq!(err(&w, "1|two"), "has an item \"two\" that is not a number");
+    assert_eq!(w.describe(), "items decimal, separator \"|\"");
+}
+
+#[test]
+fn simple_array_renders_items_joined() {
+    let w = SimpleArrayWidget::new(";", Box::new(IntegerWidget));
+    assert_eq!(
+        w.render(&Value::List(vec![Value::Int(1), Value::Int(22)])),
+        text("1;22")
+    );
+    assert_eq!(w.render(&Value::List(Vec::new())), text(""));
+    assert_eq!(w.render(&Value::Null), text(""));
+}
+
+// ---------------------------------------------------------------------------------------
+// UuidWidget
+
+#[test]
+fn uuid_reads_every_form_python_reads() {
+    let w = UuidWidget;
+    let expected = Value::Uuid(0x123e4567_e89b_12d3_a456_426614174000);
+    for form in [
+        "123e4567-e89b-12d3-a456-426614174000",
+        "123E4567-E89B-12D3-A456-426614174000",
+        "123e4567e89b12d3a456426614174000",
+        "{123e4567-e89b-12d3-a456-426614174000}",
+        "urn:uuid:123e4567-e89b-12d3-a456-426614174000",
+        " 123e4567-e89b-12d3-a456-426614174000 ",
+    ] {
+        assert_eq!(ok(&w, form), expected, "{form}");
+    }
+    assert_eq!(ok(&w, ""), Value::Null);
+}
+
+#[test]
+fn uuid_refuses_what_is_not_a_uuid() {
+    let w = UuidWidget;
+    let message = "is not a UUID (expected 32 hexadecimal digits, such as 123e4567-e89b-12d3-a456-426614174000)";
+    for bad in [
+        "123e4567-e89b-12d3-a456-42661417400",
+        "123e4567-e89b-12d3-a456-4266141740000",
+        "g23e4567-e89b-12d3-a456-426614174000",
+        "42",
+    ] {
+        assert_eq!(err(&w, bad), message, "{bad}");
+    }
+    assert_eq!(w.clean(&Cell::Int(42)).unwrap_err().message, message);
+}
+
+#[test]
+fn uuid_renders_hyphenated_lower_case() {
+    let w = UuidWidget;
+    let v = ok(&w, "123E4567E89B12D3A456426614174000");
+    assert_eq!(w.render(&v), text("123e4567-e89b-12d3-a456-426614174000"));
+    assert_eq!(v.to_string(), "123e4567-e89b-12d3-a456-426614174000");
+}
+
+// ---------------------------------------------------------------------------------------
+// Value::coerce for the new kinds
+
+#[test]
+fn coerce_reads_durations_and_uuids_as_django_keeps_them_without_native_types() {
+    assert_eq!(
+        Value::Int(1_500_000).coerce(ValueKind::Duration),
+        td(0, 0, 0, 1, 500_000)
+    );
+    assert_eq!(
+        Value::from("123e4567e89b12d3a456426614174000").coerce(ValueKind::Uuid),
+        Value::Uuid(0x123e4567_e89b_12d3_a456_426614174000)
+    );
+    assert_eq!(
+        Value::from(r#"["a","b"]"#).coerce(ValueKind::List),
+        texts(&["a", "b"])
+    );
+    assert_eq!(
+        Value::from("not a uuid").coerce(ValueKind::Uuid),
+        Value::from("not a uuid")
     );
 }

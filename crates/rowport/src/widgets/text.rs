@@ -8,15 +8,39 @@ use rowport_formats::Cell;
 /// columns, so an empty spreadsheet cell does not break the constraint) and null otherwise.
 /// A whole-number spreadsheet cell reads as `66`, never `66.0`; text is kept exactly as
 /// written, leading zeros included.
-#[derive(Debug, Clone, Copy)]
+///
+/// With `choices` (an enum column's labels), any other text is refused with a message that
+/// lists them; null is left to the column's nullability.
+#[derive(Debug, Clone)]
 pub struct CharWidget {
     /// Empty cells become `""` instead of null.
     pub allow_blank: bool,
+    /// The only values accepted, when set.
+    pub choices: Option<Vec<String>>,
 }
 
 impl Default for CharWidget {
     fn default() -> Self {
-        CharWidget { allow_blank: true }
+        CharWidget {
+            allow_blank: true,
+            choices: None,
+        }
+    }
+}
+
+impl CharWidget {
+    /// A text widget; `allow_blank` reads empty cells as `""` rather than null.
+    pub fn new(allow_blank: bool) -> Self {
+        CharWidget {
+            allow_blank,
+            choices: None,
+        }
+    }
+
+    /// Accepts only these values.
+    pub fn with_choices(mut self, choices: Vec<String>) -> Self {
+        self.choices = Some(choices);
+        self
     }
 }
 
@@ -30,7 +54,7 @@ impl Widget for CharWidget {
     }
 
     fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
-        Ok(match cell {
+        let value = match cell {
             c if c.is_empty() => {
                 if self.allow_blank {
                     Value::Text(String::new())
@@ -40,7 +64,16 @@ impl Widget for CharWidget {
             }
             Cell::Text(s) => Value::Text(s.clone()),
             other => Value::Text(other.to_string()),
-        })
+        };
+        match (&self.choices, &value) {
+            (Some(choices), Value::Text(s)) if !choices.iter().any(|c| c == s) => {
+                Err(WidgetError::new(format!(
+                    "is not one of the choices ({})",
+                    choices.join(", ")
+                )))
+            }
+            _ => Ok(value),
+        }
     }
 
     fn render(&self, value: &Value) -> Cell {
@@ -48,6 +81,13 @@ impl Widget for CharWidget {
             Value::Text(s) => Cell::Text(s.clone()),
             Value::Null => Cell::Empty,
             other => Cell::Text(other.to_string()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.choices {
+            Some(choices) => format!("choices {}", choices.join(" | ")),
+            None => String::new(),
         }
     }
 }
