@@ -199,9 +199,10 @@ impl PgPool {
             .config
             .connect(NoTls)
             .map_err(|e| connect_error(&self.place, &e))?;
-        // Date-times without an offset are UTC on their way in and out, as in Django.
+        // Date-times without an offset are UTC on their way in and out, as in Django; the
+        // notices of `CREATE … IF NOT EXISTS` for each batch's staging table are not wanted.
         client
-            .batch_execute("SET TIME ZONE 'UTC'")
+            .batch_execute("SET TIME ZONE 'UTC'; SET client_min_messages = warning")
             .map_err(|e| connect_error(&self.place, &e))?;
         Ok(Session {
             client,
@@ -214,7 +215,7 @@ impl PgPool {
         loop {
             while let Some(session) = state.idle.pop() {
                 if session.client.is_closed() {
-                    state.open -= 1;
+                    state.open = state.open.saturating_sub(1);
                 } else {
                     return Ok(session);
                 }
@@ -222,10 +223,7 @@ impl PgPool {
             if state.open < self.max_size {
                 state.open += 1;
                 drop(state);
-                return self.open().inspect_err(|_| {
-                    self.lock().open -= 1;
-                    self.returned.notify_one();
-                });
+                return self.open().inspect_err(|_| self.discard());
             }
             let (next, timeout) = self
                 .returned
@@ -247,10 +245,17 @@ impl PgPool {
         }
     }
 
+    fn discard(&self) {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+        drop(state);
+        self.returned.notify_one();
+    }
+
     fn give_back(&self, session: Session) {
         let mut state = self.lock();
         if session.client.is_closed() {
-            state.open -= 1;
+            state.open = state.open.saturating_sub(1);
         } else {
             state.idle.push(session);
         }
@@ -286,6 +291,9 @@ impl Drop for PgStore {
     fn drop(&mut self) {
         if let Some(mut session) = self.session.take() {
             if self.in_transaction && session.client.batch_execute("ROLLBACK").is_err() {
+                // A connection in an unknown state is closed, not lent again.
+                drop(session);
+                self.pool.discard();
                 return;
             }
             self.pool.give_back(session);

@@ -109,7 +109,7 @@ impl Wire {
         matches!(
             (self, value),
             (_, Value::Null)
-                | (Wire::Int8, Value::Int(_))
+                | (Wire::Int8, Value::Int(_) | Value::Bool(_))
                 | (Wire::Numeric, Value::Decimal(_) | Value::Int(_))
                 | (
                     Wire::Float8,
@@ -118,7 +118,7 @@ impl Wire {
                 | (Wire::Bool, Value::Bool(_))
                 | (Wire::Date, Value::Date(_))
                 | (Wire::Time, Value::Time(_))
-                | (Wire::Timestamp, Value::DateTime(_))
+                | (Wire::Timestamp, Value::DateTime(_) | Value::DateTimeTz(_))
                 | (Wire::Timestamptz, Value::DateTimeTz(_) | Value::DateTime(_))
                 | (Wire::Interval, Value::Duration(_))
                 | (Wire::Uuid, Value::Uuid(_))
@@ -288,6 +288,8 @@ fn encode(wire: Wire, value: &Value, out: &mut BytesMut) -> Result<IsNull, BoxEr
     match (wire, value) {
         (_, Value::Null) => return Ok(IsNull::Yes),
         (Wire::Int8, Value::Int(i)) => out.put_i64(*i),
+        // As the SQLite store keeps a boolean in an integer column: 1 or 0.
+        (Wire::Int8, Value::Bool(b)) => out.put_i64(i64::from(*b)),
         (Wire::Numeric, Value::Decimal(d)) => return d.to_sql(&Type::NUMERIC, out),
         (Wire::Numeric, Value::Int(i)) => return Decimal::from(*i).to_sql(&Type::NUMERIC, out),
         (Wire::Float8, Value::Float(f)) => out.put_f64(*f),
@@ -297,6 +299,10 @@ fn encode(wire: Wire, value: &Value, out: &mut BytesMut) -> Result<IsNull, BoxEr
         (Wire::Date, Value::Date(d)) => return d.to_sql(&Type::DATE, out),
         (Wire::Time, Value::Time(t)) => return t.to_sql(&Type::TIME, out),
         (Wire::Timestamp, Value::DateTime(dt)) => return dt.to_sql(&Type::TIMESTAMP, out),
+        // An instant in a column without a zone is kept in UTC, as the SQLite store keeps it.
+        (Wire::Timestamp, Value::DateTimeTz(dt)) => {
+            return dt.naive_utc().to_sql(&Type::TIMESTAMP, out)
+        }
         (Wire::Timestamptz, Value::DateTimeTz(dt)) => return dt.to_sql(&Type::TIMESTAMPTZ, out),
         // A naive value in an instant column is UTC, as the date-time widget reads it.
         (Wire::Timestamptz, Value::DateTime(dt)) => {
@@ -564,6 +570,26 @@ mod tests {
                 empty.clone()
             ),
             empty
+        );
+    }
+
+    #[test]
+    fn values_of_another_kind_are_stored_as_the_sqlite_store_stores_them() {
+        // A boolean in an integer column is 1 or 0.
+        assert_eq!(
+            round_trip(WireType::scalar(Wire::Int8), &Type::INT8, Value::Bool(true)),
+            Value::Int(1)
+        );
+        // An instant in a column without a zone is kept in UTC.
+        let instant = chrono::DateTime::parse_from_rfc3339("2021-03-04T14:30:00+02:00").unwrap();
+        assert_eq!(
+            round_trip(
+                WireType::scalar(Wire::Timestamp),
+                &Type::TIMESTAMP,
+                Value::DateTimeTz(instant)
+            )
+            .to_string(),
+            "2021-03-04 12:30:00"
         );
     }
 
