@@ -23,6 +23,10 @@
 //! own error and the others go on — the same outcome as the SQLite store's per-row
 //! statements.
 //!
+//! No statement uses `ON CONFLICT`: the engine loads a batch's existing rows first and asks
+//! for inserts and updates separately, so an upsert would only hide a row that another
+//! session inserted meanwhile, which the unique constraint reports instead.
+//!
 //! Connections come from a [`PgPool`]; the CLI uses a pool of one.
 
 mod catalog;
