@@ -1,5 +1,6 @@
-//! rowport's database stores. [`SqliteStore`] is the embedded default; [`connect`] opens
-//! whichever store a database URL names.
+//! rowport's database stores. [`SqliteStore`] is the embedded default, [`PgStore`] (with
+//! its [`PgPool`]) works on PostgreSQL; [`connect`] opens whichever store a database URL
+//! names.
 //!
 //! ```
 //! use rowport::Store;
@@ -13,11 +14,13 @@
 mod mysql;
 mod postgres;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::path::PathBuf;
 
 pub use mysql::MysqlStore;
-pub use postgres::PgStore;
+pub use postgres::{PgPool, PgStore};
 pub use sqlite::{kind_of, SqliteStore};
 
 use rowport::store::{Store, StoreError, StoreErrorKind};
