@@ -1177,46 +1177,6 @@ fn for_kind_text_blank_depends_on_nullability() {
     );
 }
 
-#[test]
-fn iso_dates_read_by_hand_agree_with_the_calendar() {
-    assert_eq!(parse::iso_date("2019-04-23"), Some(date(2019, 4, 23)));
-    assert_eq!(parse::iso_date(" 2020-02-29 "), Some(date(2020, 2, 29)));
-    for bad in [
-        "2019-02-29",
-        "2019-13-01",
-        "2019-00-10",
-        "2019-04-2x",
-        "2019/04/23",
-        "+019-04-23",
-    ] {
-        assert_eq!(parse::iso_date(bad), None, "{bad}");
-    }
-    // Shapes the hand-written path does not take still go through chrono.
-    assert_eq!(parse::iso_date("2019-4-23"), Some(date(2019, 4, 23)));
-}
-
-#[test]
-fn iso_datetimes_read_by_hand_agree_with_chrono() {
-    for text in ["2019-04-23 12:30:05", "2019-04-23T12:30:05"] {
-        assert_eq!(
-            parse::iso_datetime(text),
-            Some(Value::DateTime(datetime(2019, 4, 23, 12, 30, 5))),
-            "{text}"
-        );
-    }
-    for bad in [
-        "2019-04-23 24:00:00",
-        "2019-04-23 12:60:00",
-        "2019-04-23x12:30:05",
-        "2019-02-30 10:00:00",
-    ] {
-        assert_eq!(parse::iso_datetime(bad), None, "{bad}");
-    }
-    assert_eq!(
-        parse::iso_datetime("2019-04-23 12:30:05.250"),
-        Some(Value::DateTime(
-            date(2019, 4, 23).and_hms_milli_opt(12, 30, 5, 250).unwrap()
-        ))
 // ---------------------------------------------------------------------------------------
 // for_column
 
@@ -1551,5 +1511,48 @@ fn coerce_reads_durations_and_uuids_as_django_keeps_them_without_native_types() 
     assert_eq!(
         Value::from("not a uuid").coerce(ValueKind::Uuid),
         Value::from("not a uuid")
+    );
+}
+
+#[test]
+fn iso_dates_read_by_hand_agree_with_the_calendar() {
+    assert_eq!(parse::iso_date("2019-04-23"), Some(date(2019, 4, 23)));
+    assert_eq!(parse::iso_date(" 2020-02-29 "), Some(date(2020, 2, 29)));
+    for bad in [
+        "2019-02-29",
+        "2019-13-01",
+        "2019-00-10",
+        "2019-04-2x",
+        "2019/04/23",
+        "+019-04-23",
+    ] {
+        assert_eq!(parse::iso_date(bad), None, "{bad}");
+    }
+    // Shapes the hand-written path does not take still go through chrono.
+    assert_eq!(parse::iso_date("2019-4-23"), Some(date(2019, 4, 23)));
+}
+
+#[test]
+fn iso_datetimes_read_by_hand_agree_with_chrono() {
+    for text in ["2019-04-23 12:30:05", "2019-04-23T12:30:05"] {
+        assert_eq!(
+            parse::iso_datetime(text),
+            Some(Value::DateTime(datetime(2019, 4, 23, 12, 30, 5))),
+            "{text}"
+        );
+    }
+    for bad in [
+        "2019-04-23 24:00:00",
+        "2019-04-23 12:60:00",
+        "2019-04-23x12:30:05",
+        "2019-02-30 10:00:00",
+    ] {
+        assert_eq!(parse::iso_datetime(bad), None, "{bad}");
+    }
+    assert_eq!(
+        parse::iso_datetime("2019-04-23 12:30:05.250"),
+        Some(Value::DateTime(
+            date(2019, 4, 23).and_hms_milli_opt(12, 30, 5, 250).unwrap()
+        ))
     );
 }
