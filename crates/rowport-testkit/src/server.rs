@@ -70,7 +70,9 @@ impl ServerDatabase {
     /// `12.00` → `12`), as SQLite prints them: one expectation serves every backend.
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
         let out = self.client(Some(&self.name), sql, true);
-        out.split('\u{1e}')
+        // psql ends its output with a newline after the last record separator.
+        out.trim_end_matches('\n')
+            .split('\u{1e}')
             .filter(|record| !record.is_empty())
             .map(|record| record.split('\u{1f}').map(shortest_decimal).collect())
             .collect()
