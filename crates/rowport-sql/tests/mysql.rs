@@ -1044,3 +1044,43 @@ fn export_scans_join_foreign_keys_and_list_many_to_many_targets_in_link_order() 
         "isbn,price,author,categories\n1,9.50,Frank Herbert,\"Sci, \"\"Fi\"\"|Fiction\"\n2,,,\n"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
+fn a_cloned_store_has_its_own_connection_from_the_pool() {
+    let db = TestDb::with_schema(SCHEMA);
+    let mut writer = db.store();
+    let mut reader = writer.try_clone().unwrap();
+    let fetch_all = |store: &mut MysqlStore| {
+        store
+            .fetch(
+                &Fetch {
+                    table: "author",
+                    key_columns: &["name".to_owned()],
+                    columns: &[("id".to_owned(), ValueKind::Int)],
+                },
+                &[vec!["Octavia E. Butler".into()]],
+            )
+            .unwrap()
+    };
+    writer.begin().unwrap();
+    let id = writer
+        .insert(
+            "author",
+            &["name".to_owned()],
+            &[vec!["Octavia E. Butler".into()]],
+            Some("id"),
+        )
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    assert_eq!(fetch_all(&mut writer), [[id.clone()]]);
+    // The other connection does not see the open transaction's row…
+    assert!(fetch_all(&mut reader).is_empty());
+    writer.commit().unwrap();
+    // …until it is committed.
+    assert_eq!(fetch_all(&mut reader), [[id]]);
+}
