@@ -308,13 +308,13 @@ fn database_url_with_an_unsupported_scheme_fails_with_a_message() {
     let sandbox = books_sandbox();
     let run = sandbox.rowport_bare(&[
         "--db",
-        "postgres://localhost/books",
+        "oracle://localhost/books",
         "import",
         "book",
         "books.csv",
     ]);
     assert_ne!(run.code, 0);
-    run.stderr_contains("\"postgres\"")
+    run.stderr_contains("\"oracle\"")
         .stderr_contains("sqlite://");
     assert_error_then_hints(&run.stderr);
 }
