@@ -8,8 +8,8 @@
 
 mod common;
 
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{rows, Run, Sandbox, LIBRARY_CONFIG};
 use mysql::prelude::Queryable;
@@ -56,6 +56,36 @@ const LINKS_SQL: &str = "SELECT b.isbn, c.name FROM book_categories bc \
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// Test databases this old (by the time in their name) are leftovers of a crashed run.
+const LEFTOVER_AGE_SECS: u64 = 6 * 3600;
+
+/// `rowport_t_<unix time>_<pid>_<n>`: unique per run, process and test, and named as the
+/// test kit names its databases, so that either sweeps the other's leftovers and never a
+/// live one. Drops `rowport_t_` databases older than [`LEFTOVER_AGE_SECS`] first.
+fn unique_name(conn: &mut mysql::PooledConn) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let existing: Vec<String> = conn
+        .query("SHOW DATABASES LIKE 'rowport\\_t\\_%'")
+        .expect("list the test databases");
+    for name in existing {
+        let created = name
+            .strip_prefix("rowport_t_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now) {
+            let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"));
+        }
+    }
+    format!(
+        "rowport_t_{now}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
 fn server_url() -> String {
     std::env::var("ROWPORT_TEST_MYSQL")
         .expect("ROWPORT_TEST_MYSQL is set when this suite is compiled to run")
@@ -90,15 +120,8 @@ impl ServerDb {
         let admin = mysql::Pool::new(driver_url.as_str()).unwrap_or_else(|e| {
             panic!("the MySQL server of ROWPORT_TEST_MYSQL cannot be reached: {e}")
         });
-        let random = std::collections::hash_map::RandomState::new()
-            .hash_one((std::process::id(), std::time::SystemTime::now()));
-        let name = format!(
-            "rowport_t_{}_{}_{:08x}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            random as u32
-        );
         let mut conn = admin.get_conn().expect("a connection to the test server");
+        let name = unique_name(&mut conn);
         conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
             .expect("drop a leftover test database");
         conn.query_drop(format!(

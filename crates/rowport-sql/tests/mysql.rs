@@ -6,8 +6,8 @@
 //! databases (`mysql://root@127.0.0.1:3306/test`); each test makes its own database and
 //! drops it at the end. Without the variable every test here is reported as ignored.
 
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use mysql::prelude::Queryable;
 use rowport::config::Config;
@@ -33,6 +33,36 @@ INSERT INTO author (name, birthday) VALUES ('Frank Herbert', '1920-10-08'), ('Ja
 "#;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Test databases this old (by the time in their name) are leftovers of a crashed run.
+const LEFTOVER_AGE_SECS: u64 = 6 * 3600;
+
+/// `rowport_t_<unix time>_<pid>_<n>`: unique per run, process and test, and named as the
+/// test kit names its databases, so that either sweeps the other's leftovers and never a
+/// live one. Drops `rowport_t_` databases older than [`LEFTOVER_AGE_SECS`] first.
+fn unique_name(conn: &mut mysql::PooledConn) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let existing: Vec<String> = conn
+        .query("SHOW DATABASES LIKE 'rowport\\_t\\_%'")
+        .expect("list the test databases");
+    for name in existing {
+        let created = name
+            .strip_prefix("rowport_t_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now) {
+            let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"));
+        }
+    }
+    format!(
+        "rowport_t_{now}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
 
 /// The server URL the tests were given, as the `mysql` driver spells it.
 fn server_url() -> String {
@@ -68,15 +98,8 @@ impl TestDb {
         });
         // Unique per process, per test and per run, so that a crashed run's leftovers
         // never collide with this one.
-        let random = std::collections::hash_map::RandomState::new()
-            .hash_one((std::process::id(), std::time::SystemTime::now()));
-        let name = format!(
-            "rowport_t_{}_{}_{:08x}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            random as u32
-        );
         let mut conn = admin.get_conn().expect("a connection to the test server");
+        let name = unique_name(&mut conn);
         conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
             .expect("drop a leftover test database");
         conn.query_drop(format!(
@@ -1043,4 +1066,44 @@ fn export_scans_join_foreign_keys_and_list_many_to_many_targets_in_link_order() 
         String::from_utf8(out).unwrap(),
         "isbn,price,author,categories\n1,9.50,Frank Herbert,\"Sci, \"\"Fi\"\"|Fiction\"\n2,,,\n"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
+fn a_cloned_store_has_its_own_connection_from_the_pool() {
+    let db = TestDb::with_schema(SCHEMA);
+    let mut writer = db.store();
+    let mut reader = writer.try_clone().unwrap();
+    let fetch_all = |store: &mut MysqlStore| {
+        store
+            .fetch(
+                &Fetch {
+                    table: "author",
+                    key_columns: &["name".to_owned()],
+                    columns: &[("id".to_owned(), ValueKind::Int)],
+                },
+                &[vec!["Octavia E. Butler".into()]],
+            )
+            .unwrap()
+    };
+    writer.begin().unwrap();
+    let id = writer
+        .insert(
+            "author",
+            &["name".to_owned()],
+            &[vec!["Octavia E. Butler".into()]],
+            Some("id"),
+        )
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    assert_eq!(fetch_all(&mut writer), [[id.clone()]]);
+    // The other connection does not see the open transaction's row…
+    assert!(fetch_all(&mut reader).is_empty());
+    writer.commit().unwrap();
+    // …until it is committed.
+    assert_eq!(fetch_all(&mut reader), [[id]]);
 }
