@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::transcode::{decode_input, DecodedInput, TextOutput, OUTPUT_NAME};
-use crate::{Cell, Encoding, FormatError, Row, RowReader, RowWriter};
+use crate::{Cell, Encoding, FormatError, ReadOptions, Row, RowReader, RowWriter, WriteOptions};
 
 type Object = Map<String, Value>;
 
@@ -611,4 +611,31 @@ mod tests {
             "{err:?}"
         );
     }
+}
+
+/// JSON Lines reader (owner: text-formats helper).
+pub(crate) fn open_lines_reader<'a>(
+    input: Box<dyn Read + 'a>,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<Box<dyn RowReader + 'a>, FormatError> {
+    let _ = (input, options);
+    Err(FormatError::Malformed {
+        source_name: source.to_owned(),
+        row: None,
+        message: "TODO(issue 3): reader not written yet".into(),
+    })
+}
+
+/// JSON Lines writer (owner: text-formats helper).
+pub(crate) fn open_lines_writer<'a>(
+    output: Box<dyn Write + 'a>,
+    options: &WriteOptions,
+) -> Result<Box<dyn RowWriter + 'a>, FormatError> {
+    let _ = (output, options);
+    Err(FormatError::Malformed {
+        source_name: "-".into(),
+        row: None,
+        message: "TODO(issue 3): writer not written yet".into(),
+    })
 }

@@ -28,8 +28,13 @@ mod csv_format;
 mod encoding;
 mod error;
 mod format;
+mod html_format;
 mod json_format;
+mod ods_writer;
+mod spreadsheet;
 mod transcode;
+mod xlsx_writer;
+mod yaml_format;
 
 pub use cell::Cell;
 pub use encoding::{Encoding, EncodingError};
@@ -56,6 +61,63 @@ pub struct ReadOptions {
     pub encoding: Option<Encoding>,
     /// The field delimiter for CSV; `None` means the format's own (`,` for CSV, tab for TSV).
     pub delimiter: Option<u8>,
+    /// The quote character for CSV; `None` means `"`.
+    pub quote: Option<u8>,
+    /// The worksheet of a workbook; `None` means the active (else the first) sheet.
+    pub sheet: Option<SheetRef>,
+    /// Bounds on what a file may make the reader hold in memory.
+    pub limits: Limits,
+}
+
+/// A worksheet chosen by name or by 0-based position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetRef {
+    /// The sheet with this name.
+    Name(String),
+    /// The sheet at this position, counting from 0.
+    Index(usize),
+}
+
+impl std::str::FromStr for SheetRef {
+    type Err = std::convert::Infallible;
+
+    /// A number is a position, anything else a name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.parse::<usize>() {
+            Ok(index) => SheetRef::Index(index),
+            Err(_) => SheetRef::Name(s.to_owned()),
+        })
+    }
+}
+
+/// Bounds on what a file may make a reader hold or expand, so that a hostile file is refused
+/// with [`FormatError::LimitExceeded`] instead of exhausting memory. Each can be raised by a
+/// flag and in `rowport.toml` (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest line or record of a text file, in bytes (`--max-line-bytes`).
+    pub max_line_bytes: usize,
+    /// The longest single cell, in bytes (`--max-cell-bytes`).
+    pub max_cell_bytes: usize,
+    /// The most bytes a compressed file (XLSX, ODS) may expand to (`--max-decompressed-bytes`).
+    pub max_decompressed_bytes: u64,
+    /// The highest ratio of expanded to compressed size for one archive member
+    /// (`--max-compression-ratio`).
+    pub max_compression_ratio: u64,
+    /// The most cells a worksheet may declare or hold (`--max-cells`).
+    pub max_cells: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 64 << 20,
+            max_cell_bytes: 32 << 20,
+            max_decompressed_bytes: 4 << 30,
+            max_compression_ratio: 200,
+            max_cells: 500_000_000,
+        }
+    }
 }
 
 /// Options that shape how a file is written.
@@ -111,6 +173,12 @@ pub fn open_reader<'a>(
             source,
             options.encoding,
         )?)),
+        Format::Jsonl => json_format::open_lines_reader(input, source, options),
+        Format::Yaml => yaml_format::open_reader(input, source, options),
+        Format::Html => html_format::open_reader(input, source, options),
+        Format::Xlsx | Format::Xls | Format::Ods => {
+            spreadsheet::open_reader(format, input, source, options)
+        }
     }
 }
 
@@ -130,5 +198,11 @@ pub fn open_writer<'a>(
             output,
             options.encoding,
         )?)),
+        Format::Jsonl => json_format::open_lines_writer(output, options),
+        Format::Yaml => yaml_format::open_writer(output, options),
+        Format::Html => html_format::open_writer(output, options),
+        Format::Xlsx => xlsx_writer::open_writer(output, options),
+        Format::Ods => ods_writer::open_writer(output, options),
+        Format::Xls => Err(FormatError::ReadOnly { format }),
     }
 }
