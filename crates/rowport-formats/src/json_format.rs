@@ -929,7 +929,7 @@ fn push_json_value(out: &mut String, cell: &Cell) {
     }
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -150,11 +150,12 @@ fn looks_like_utf8(prefix: &[u8], eof: bool) -> bool {
     invalid == 0 || multibyte >= 10 * invalid
 }
 
-/// UTF-16 text without a byte-order mark: in mostly-ASCII text every other byte is zero.
+/// UTF-16 text without a byte-order mark: in mostly-ASCII text every other byte is zero,
+/// and the text decodes without stray surrogates or control characters.
 fn utf16_without_bom(prefix: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let sample = prefix.get(..prefix.len().min(4096) & !1)?;
     let pairs = sample.len() / 2;
-    if pairs < 4 {
+    if pairs < 8 {
         return None;
     }
     let (mut even, mut odd) = (0usize, 0usize);
@@ -162,13 +163,33 @@ fn utf16_without_bom(prefix: &[u8]) -> Option<&'static encoding_rs::Encoding> {
         even += usize::from(pair[0] == 0);
         odd += usize::from(pair[1] == 0);
     }
-    if odd * 10 >= pairs * 3 && even * 10 <= odd {
-        Some(UTF_16LE)
+    let (encoding, big_endian) = if odd * 10 >= pairs * 3 && even * 10 <= odd {
+        (UTF_16LE, false)
     } else if even * 10 >= pairs * 3 && odd * 10 <= even {
-        Some(UTF_16BE)
+        (UTF_16BE, true)
     } else {
-        None
+        return None;
+    };
+    let units = sample.chunks_exact(2).map(|pair| {
+        let bytes = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(bytes)
+        } else {
+            u16::from_le_bytes(bytes)
+        }
+    });
+    let mut decoded = char::decode_utf16(units).peekable();
+    while let Some(c) = decoded.next() {
+        let text_like = match c {
+            Ok(c) => !c.is_control() || matches!(c, '\t' | '\n' | '\r'),
+            // A surrogate pair cut by the end of the sample.
+            Err(_) => decoded.peek().is_none(),
+        };
+        if !text_like {
+            return None;
+        }
     }
+    Some(encoding)
 }
 
 /// The encoding an HTML page declares in its first 1024 bytes (`<meta charset="…">` or
@@ -480,6 +501,31 @@ mod tests {
             .collect();
         assert_eq!(detected(&le, Detection::Text), ("UTF-16LE", Detected));
         assert_eq!(detected(&be, Detection::Text), ("UTF-16BE", Detected));
+        // Binary data with zero bytes is not UTF-16 text.
+        let binary = b"\x00\x01\x02\x03binary\x00\xFF\x00\x05\x00\x06";
+        assert_ne!(detected(binary, Detection::Text).0, "UTF-16BE");
+    }
+
+    /// `text` in the encoding labelled `label`.
+    fn encoded(text: &str, label: &str) -> Vec<u8> {
+        let encoding = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
+        let (bytes, _, unmappable) = encoding.encode(text);
+        assert!(!unmappable, "{label} can hold {text:?}");
+        bytes.into_owned()
+    }
+
+    #[test]
+    fn detects_shift_jis_and_gbk() {
+        let japanese = "isbn,name,author\n1,吾輩は猫である,夏目漱石\n2,雪国,川端康成\n3,ノルウェイの森,村上春樹\n";
+        assert_eq!(
+            detected(&encoded(japanese, "shift_jis"), Detection::Text),
+            ("Shift_JIS", EncodingSource::Detected)
+        );
+        let chinese = "isbn,name,author\n1,红楼梦,曹雪芹\n2,西游记,吴承恩\n3,三国演义,罗贯中\n4,水浒传,施耐庵\n";
+        assert_eq!(
+            detected(&encoded(chinese, "gbk"), Detection::Text),
+            ("GBK", EncodingSource::Detected)
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! zero (`007`) stays text: YAML 1.1 reads it as octal and YAML 1.2 as decimal, and the
 //! writer quotes such text anyway. Lists and mappings inside a row become their JSON text.
 
-use std::cell::RefCell;
+use std::cell::{Cell as Counter, RefCell};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -33,21 +33,15 @@ pub(crate) fn open_reader<'a>(
     options: &ReadOptions,
 ) -> Result<Box<dyn RowReader + 'a>, FormatError> {
     let (decoded, encoding) = decode_input(input, options.encoding, Detection::Text, source)?;
-    let meter = Rc::new(RefCell::new(Meter {
-        position: 0,
-        record_start: 0,
-        value_start: 0,
-        watching_value: false,
-        limits: options.limits,
-        chars: 0,
-        stop: None,
-    }));
+    let meter = Rc::new(Meter::default());
     let chars = CharSource {
         input: BufReader::new(Box::new(decoded)),
         chunk: String::new(),
         at: 0,
         carry: Vec::new(),
         bad_bytes: false,
+        max_row: options.limits.max_line_bytes as u64 + SLACK,
+        max_value: options.limits.max_cell_bytes as u64 + SLACK,
         meter: Rc::clone(&meter),
     };
     let mut reader = YamlReader {
@@ -84,24 +78,36 @@ enum Stop {
 }
 
 /// What the reader and its character source share: how far the input has been read, and
-/// where the current row and value began.
-#[derive(Debug)]
+/// where the current row and value began (in bytes).
+#[derive(Debug, Default)]
 struct Meter {
-    position: u64,
-    record_start: u64,
-    value_start: u64,
+    position: Counter<u64>,
+    record_start: Counter<u64>,
+    value_start: Counter<u64>,
     /// A row's value is being read: a long stretch without an event is that value.
-    watching_value: bool,
-    limits: Limits,
+    watching_value: Counter<bool>,
     /// Characters handed to the parser so far.
-    chars: u64,
+    chars: Counter<u64>,
     /// Why the characters stopped early, and after how many.
-    stop: Option<(Stop, u64)>,
+    stop: RefCell<Option<(Stop, u64)>>,
+    /// `stop` has been set (read on every character, so kept apart).
+    halted: Counter<bool>,
 }
 
 impl Meter {
-    fn halt(&mut self, stop: Stop) {
-        self.stop = Some((stop, self.chars));
+    fn halt(&self, stop: Stop) {
+        *self.stop.borrow_mut() = Some((stop, self.chars.get()));
+        self.halted.set(true);
+    }
+
+    /// Where the input was cut, when it was.
+    fn cut_at(&self) -> Option<u64> {
+        self.stop.borrow().as_ref().map(|(_, at)| *at)
+    }
+
+    /// Marks the start of a value (or of a row) at the current position.
+    fn mark_value(&self) {
+        self.value_start.set(self.position.get());
     }
 }
 
@@ -117,7 +123,10 @@ struct CharSource<'a> {
     carry: Vec<u8>,
     /// The bytes after `chunk` are not UTF-8.
     bad_bytes: bool,
-    meter: Rc<RefCell<Meter>>,
+    /// How far past its start a row, and a value, may run before the source stops.
+    max_row: u64,
+    max_value: u64,
+    meter: Rc<Meter>,
 }
 
 impl CharSource<'_> {
@@ -126,7 +135,7 @@ impl CharSource<'_> {
         self.chunk.clear();
         self.at = 0;
         if self.bad_bytes {
-            self.meter.borrow_mut().halt(Stop::Encoding);
+            self.meter.halt(Stop::Encoding);
             return false;
         }
         while self.chunk.is_empty() {
@@ -135,14 +144,14 @@ impl CharSource<'_> {
                     Ok(buf) => break buf,
                     Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                     Err(error) => {
-                        self.meter.borrow_mut().halt(Stop::Io(error));
+                        self.meter.halt(Stop::Io(error));
                         return false;
                     }
                 }
             };
             if buf.is_empty() {
                 if !self.carry.is_empty() {
-                    self.meter.borrow_mut().halt(Stop::Encoding);
+                    self.meter.halt(Stop::Encoding);
                 }
                 return false;
             }
@@ -161,7 +170,7 @@ impl CharSource<'_> {
                         Some(_) => {
                             self.bad_bytes = true;
                             if self.chunk.is_empty() {
-                                self.meter.borrow_mut().halt(Stop::Encoding);
+                                self.meter.halt(Stop::Encoding);
                                 return false;
                             }
                         }
@@ -177,31 +186,25 @@ impl Iterator for CharSource<'_> {
     type Item = char;
 
     fn next(&mut self) -> Option<char> {
+        let meter = &*self.meter;
+        let position = meter.position.get();
+        if position - meter.record_start.get() > self.max_row {
+            meter.halt(Stop::Row);
+        } else if meter.watching_value.get() && position - meter.value_start.get() > self.max_value
         {
-            let mut meter = self.meter.borrow_mut();
-            if meter.stop.is_some() {
-                return None;
-            }
-            let limits = meter.limits;
-            if meter.position - meter.record_start > limits.max_line_bytes as u64 + SLACK {
-                meter.halt(Stop::Row);
-                return None;
-            }
-            if meter.watching_value
-                && meter.position - meter.value_start > limits.max_cell_bytes as u64 + SLACK
-            {
-                meter.halt(Stop::Cell);
-                return None;
-            }
+            meter.halt(Stop::Cell);
+        }
+        if meter.halted.get() {
+            return None;
         }
         if self.at >= self.chunk.len() && !self.refill() {
             return None;
         }
         let c = self.chunk.get(self.at..)?.chars().next()?;
         self.at += c.len_utf8();
-        let mut meter = self.meter.borrow_mut();
-        meter.position += c.len_utf8() as u64;
-        meter.chars += 1;
+        let meter = &*self.meter;
+        meter.position.set(position + c.len_utf8() as u64);
+        meter.chars.set(meter.chars.get() + 1);
         Some(c)
     }
 }
@@ -229,7 +232,7 @@ type YamlParser<'a> = Parser<'a, BufferedInput<CharSource<'a>>>;
 struct YamlReader<'a> {
     source: String,
     parser: YamlParser<'a>,
-    meter: Rc<RefCell<Meter>>,
+    meter: Rc<Meter>,
     limits: Limits,
     level: Level,
     headers: Vec<String>,
@@ -256,7 +259,7 @@ impl<'a> YamlReader<'a> {
     /// reason for the cut is the error from there on.
     fn next_event(&mut self) -> Result<Event<'a>, FormatError> {
         let next = self.parser.next_event();
-        let cut_at = self.meter.borrow().stop.as_ref().map(|(_, at)| *at);
+        let cut_at = self.meter.cut_at();
         let event = match next {
             Some(Ok((event, span))) => {
                 let made_up = cut_at.is_some_and(|at| span.start.index() as u64 >= at);
@@ -282,8 +285,7 @@ impl<'a> YamlReader<'a> {
                 });
             }
         };
-        let mut meter = self.meter.borrow_mut();
-        meter.value_start = meter.position;
+        self.meter.mark_value();
         Ok(event)
     }
 
@@ -299,7 +301,7 @@ impl<'a> YamlReader<'a> {
     /// The error for the reason the characters stopped early.
     fn stop_error(&mut self) -> FormatError {
         let row = self.current_row();
-        let stop = self.meter.borrow_mut().stop.take();
+        let stop = self.meter.stop.borrow_mut().take();
         match stop {
             Some((Stop::Io(error), _)) => FormatError::Io {
                 source_name: self.source.clone(),
@@ -381,10 +383,7 @@ impl<'a> YamlReader<'a> {
         self.rows += 1;
         self.in_record = true;
         let row = self.rows;
-        {
-            let mut meter = self.meter.borrow_mut();
-            meter.record_start = meter.value_start;
-        }
+        self.meter.record_start.set(self.meter.value_start.get());
         self.seen.clear();
         self.seen.resize(self.headers.len(), false);
         cells.resize(self.headers.len(), Cell::Empty);
@@ -402,31 +401,32 @@ impl<'a> YamlReader<'a> {
                     )
                 }
             };
-            let index =
-                match self.index.get(&key) {
-                    Some(&index) => index,
-                    None if first => {
-                        if self.headers.len() >= max_row_cells(&self.limits) {
-                            return Err(too_many_cells(&self.source, Some(row), &self.limits));
-                        }
-                        self.headers.push(key.clone());
-                        self.index.insert(key, self.headers.len() - 1);
-                        self.seen.push(false);
-                        cells.push(Cell::Empty);
-                        self.headers.len() - 1
+            let index = match self.index.get(&key) {
+                Some(&index) => index,
+                None if first => {
+                    if self.headers.len() >= max_row_cells(&self.limits) {
+                        return Err(too_many_cells(&self.source, Some(row), &self.limits));
                     }
-                    None => return Err(self.malformed(
+                    self.headers.push(key.clone());
+                    self.index.insert(key, self.headers.len() - 1);
+                    self.seen.push(false);
+                    cells.push(Cell::Empty);
+                    self.headers.len() - 1
+                }
+                None => {
+                    return Err(self.malformed(
                         Some(row),
                         format!(
                             "the key {key:?} is not in the first mapping, which sets the columns"
                         ),
-                    )),
-                };
-            self.meter.borrow_mut().watching_value = true;
+                    ))
+                }
+            };
+            self.meter.watching_value.set(true);
             self.value_column = Some(index);
             let value = self.read_value(row, index);
             self.value_column = None;
-            self.meter.borrow_mut().watching_value = false;
+            self.meter.watching_value.set(false);
             let value = value?;
             if let Some(seen) = self.seen.get_mut(index) {
                 *seen = true;
@@ -768,23 +768,7 @@ fn push_json_cell(out: &mut String, cell: &Cell) {
 }
 
 fn push_json_text(out: &mut String, text: &str) {
-    // serde_json's escaping; writing to a String cannot fail.
-    let _ = serde_json::to_writer(StringWriter(out), text);
-}
-
-/// Lets serde_json write into a String.
-struct StringWriter<'s>(&'s mut String);
-
-impl Write for StringWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // serde_json writes whole UTF-8 sequences of a str.
-        self.0.push_str(&String::from_utf8_lossy(buf));
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    crate::json_format::push_json_string(out, text);
 }
 
 /// Writes a YAML list of mappings:
