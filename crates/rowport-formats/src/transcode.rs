@@ -1,5 +1,6 @@
 //! Text encodings at the two ends of a stream: input is decoded to UTF-8 before a format
-//! reader parses it, and a format writer's UTF-8 text is encoded on its way out.
+//! reader parses it (its encoding detected from its first bytes when not given), and a
+//! format writer's UTF-8 text is encoded on its way out.
 
 use std::io::{self, BufWriter, Read, Write};
 
@@ -22,7 +23,7 @@ pub(crate) type DecodedInput<'a> = DecodeReaderBytes<Prefixed<'a>, Vec<u8>>;
 
 /// Reads up to `limit` bytes from the start of `input`: fewer only at the end of the input.
 pub(crate) fn read_prefix(input: &mut dyn Read, limit: usize) -> io::Result<Vec<u8>> {
-    let mut prefix = Vec::with_capacity(limit.min(DETECTION_PREFIX));
+    let mut prefix = Vec::with_capacity(limit.min(8 << 10));
     input.take(limit as u64).read_to_end(&mut prefix)?;
     Ok(prefix)
 }

@@ -1246,6 +1246,20 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused() {
+        // The parser's own depth limit: nesting costs it memory at every level.
+        let yaml = format!("- a: {}\n", "[".repeat(100_000));
+        let err = read_with(&yaml, &options()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("books.yaml, row 1: invalid YAML at line 1, column ")
+                && err.ends_with(": recursion limit exceeded"),
+            "{err}"
+        );
+        let yaml = format!("- a: {}1{}\n", "[".repeat(128), "]".repeat(128));
+        assert_eq!(read(&yaml).1.len(), 1);
+    }
+
+    #[test]
     fn a_huge_value_stops_the_parser_early() {
         // More than the slack past the cell limit: the source stops feeding the parser.
         let yaml = format!("- a: \"{}\"\n", "z".repeat(300_000));
