@@ -136,8 +136,10 @@ const SAMPLE_RECORDS: usize = 200;
 ///
 /// The delimiter is the candidate that splits the most records into the same number (more
 /// than one) of fields; a tie goes to the earlier of `,` `;` tab `|`, and a file of one
-/// column gets `,`. The quote is `'` only when `'` opens and closes fields and `"` never
-/// opens one.
+/// column gets `,`. The quote is `'` only when `"` never opens a field and `'` quotes at
+/// least one field that needs quoting (it holds the delimiter, a line break or a doubled
+/// `''`): `"` is harmless in a file that never uses it, while taking `'` for the quote in a
+/// file that does not would strip apostrophes from values such as `'tis'`.
 pub(crate) fn sniff_dialect(
     sample: &[u8],
     complete: bool,
@@ -150,9 +152,9 @@ pub(crate) fn sniff_dialect(
     };
     let delimiter_for_double = choose(quote.unwrap_or(b'"'));
     let quote = quote.unwrap_or_else(|| {
-        let single = quote_marks(sample, b'\'', delimiter_for_double);
-        let double = quote_marks(sample, b'"', delimiter_for_double);
-        if single.0 > 0 && single.1 > 0 && double.0 == 0 {
+        let single = working_quotes(sample, b'\'', delimiter_for_double);
+        let double = opening_quotes(sample, b'"', delimiter_for_double);
+        if single > 0 && double == 0 {
             b'\''
         } else {
             b'"'
@@ -230,22 +232,56 @@ fn field_counts(sample: &[u8], complete: bool, delimiter: u8, quote: u8) -> Vec<
     counts
 }
 
-/// How often `quote` opens a field (at the start of a line or after the delimiter) and
-/// closes one (before the delimiter or the end of a line).
-fn quote_marks(sample: &[u8], quote: u8, delimiter: u8) -> (usize, usize) {
-    let boundary = |b: Option<&u8>| b.is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r');
-    let mut opens = 0;
-    let mut closes = 0;
-    for (i, _) in sample.iter().enumerate().filter(|(_, &b)| b == quote) {
-        let before = i.checked_sub(1).and_then(|j| sample.get(j));
-        let after = sample.get(i + 1);
-        if boundary(before) && !boundary(after) {
-            opens += 1;
-        } else if boundary(after) && !boundary(before) {
-            closes += 1;
+/// Whether the byte before a quote (or after its closing mate) ends a field there.
+fn is_boundary(byte: Option<&u8>, delimiter: u8) -> bool {
+    byte.is_none_or(|&b| b == delimiter || b == b'\n' || b == b'\r')
+}
+
+/// Positions where `quote` opens a field: at the start of a line or after the delimiter.
+fn field_openings(sample: &[u8], quote: u8, delimiter: u8) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr_iter(quote, sample)
+        .filter(move |&i| is_boundary(i.checked_sub(1).and_then(|j| sample.get(j)), delimiter))
+}
+
+/// How many fields `quote` opens.
+fn opening_quotes(sample: &[u8], quote: u8, delimiter: u8) -> usize {
+    field_openings(sample, quote, delimiter).count()
+}
+
+/// How many fields `quote` opens and closes (a closing quote ends the field) whose content
+/// needs the quotes: it holds the delimiter, a line break or a doubled quote.
+fn working_quotes(sample: &[u8], quote: u8, delimiter: u8) -> usize {
+    let mut working = 0;
+    let mut skip_to = 0;
+    for open in field_openings(sample, quote, delimiter) {
+        if open < skip_to {
+            continue;
         }
+        let mut i = open + 1;
+        let mut needs_quotes = false;
+        let closed = loop {
+            match sample.get(i) {
+                None => break false,
+                Some(&b) if b == quote => {
+                    if sample.get(i + 1) == Some(&quote) {
+                        needs_quotes = true;
+                        i += 2;
+                    } else {
+                        break is_boundary(sample.get(i + 1), delimiter);
+                    }
+                }
+                Some(&b) => {
+                    needs_quotes |= b == delimiter || b == b'\n' || b == b'\r';
+                    i += 1;
+                }
+            }
+        };
+        if closed && needs_quotes {
+            working += 1;
+        }
+        skip_to = i + 1;
     }
-    (opens, closes)
+    working
 }
 
 #[cfg(test)]
@@ -286,8 +322,12 @@ mod tests {
             dialect("id;name\n1;'Smith; John'\n2;'O''Brien'\n"),
             (';', '\'')
         );
-        // Apostrophes inside words are not quotes.
+        assert_eq!(dialect("id,note\n1,'two\nlines'\n"), (',', '\''));
+        // Apostrophes inside words are not quotes, nor are quotes that do no work.
         assert_eq!(dialect("id,name\n1,O'Brien\n2,it's\n"), (',', '"'));
+        assert_eq!(dialect("id,name\n1,'tis'\n2,'quoted'\n"), (',', '"'));
+        // A file that quotes with " keeps it, whatever else it holds.
+        assert_eq!(dialect("id;name\n1;\"a;b\"\n2;'c;d'\n"), (';', '"'));
     }
 
     #[test]
