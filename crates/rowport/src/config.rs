@@ -148,7 +148,10 @@ impl LimitsConfig {
 /// A number of bytes, written in `rowport.toml` as an integer or as text with a unit
 /// (`"64MiB"`, see [`rowport_formats::parse_size`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Size(pub u64);
+pub struct Size(
+    /// The number of bytes.
+    pub u64,
+);
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
