@@ -47,13 +47,21 @@ pub struct ImportArgs {
     /// The file to read, or - for standard input.
     pub file: PathBuf,
 
-    /// The file's format: csv, tsv or json [default: from the file's extension]
+    /// The file's format: csv, tsv, json, jsonl, yaml, html, xlsx, xls or ods [default: from the file's extension, else from its content]
     #[arg(long, short = 'f', value_name = "FORMAT")]
     pub format: Option<String>,
 
-    /// The file's text encoding, e.g. latin1, windows-1252, utf-16le [default: utf-8]
+    /// The file's text encoding, e.g. utf-8, latin1, windows-1252, shift_jis, gbk, utf-16le [default: detected: a byte-order mark, else UTF-8 when valid, else the likeliest]
     #[arg(long, value_name = "ENCODING")]
     pub encoding: Option<String>,
+
+    /// CSV/TSV field delimiter: one character, or `tab` [default: sniffed among , ; tab | for CSV; tab for TSV]
+    #[arg(long, short = 'd', value_name = "CHAR", value_parser = parse_char)]
+    pub delimiter: Option<u8>,
+
+    /// CSV/TSV quote character [default: sniffed: " or ']
+    #[arg(long, value_name = "CHAR", value_parser = parse_char)]
+    pub quote: Option<u8>,
 
     /// Run the whole import, then roll it back: nothing is committed.
     #[arg(long, short = 'n')]
@@ -70,11 +78,40 @@ pub struct ImportArgs {
     /// Print the full result as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Bounds on what a file may make rowport hold in memory; each also in rowport.toml's
+/// `[limits]`, which these flags override.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits (for untrusted files; also [limits] in rowport.toml)")]
+pub struct LimitArgs {
+    /// The longest row (line or record) of a text file, e.g. 256MiB [default: 64MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_line_bytes: Option<u64>,
+
+    /// The longest single cell, e.g. 64MiB [default: 32MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_cell_bytes: Option<u64>,
+
+    /// The most a compressed workbook (xlsx, ods) may expand to, e.g. 8GiB [default: 4GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_decompressed_bytes: Option<u64>,
+
+    /// The highest expanded-to-compressed ratio of one workbook part [default: 200]
+    #[arg(long, value_name = "RATIO", value_parser = parse_count)]
+    pub max_compression_ratio: Option<u64>,
+
+    /// The most cells a worksheet may declare or hold [default: 500000000]
+    #[arg(long, value_name = "COUNT", value_parser = parse_count)]
+    pub max_cells: Option<u64>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The format to write: csv, tsv or json.
+    /// The format to write: csv, tsv, json, jsonl, yaml, html, xlsx or ods (xls is read only).
     pub format: String,
 
     /// The resource (a table, or a name declared in rowport.toml).
@@ -91,6 +128,10 @@ pub struct ExportArgs {
     /// Text encoding of the output, e.g. utf-8-sig (for Excel), latin1 [default: utf-8]
     #[arg(long, value_name = "ENCODING")]
     pub encoding: Option<String>,
+
+    /// CSV/TSV field delimiter: one character, or `tab` [default: , for CSV, tab for TSV]
+    #[arg(long, short = 'd', value_name = "CHAR", value_parser = parse_char)]
+    pub delimiter: Option<u8>,
 }
 
 #[derive(Debug, Args)]
@@ -108,4 +149,29 @@ pub struct DemoArgs {
     /// Replace an existing demo in that folder.
     #[arg(long)]
     pub force: bool,
+}
+
+/// A delimiter or quote: one ASCII character, or `tab`.
+fn parse_char(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ => match text.as_bytes() {
+            [byte] if byte.is_ascii() && !byte.is_ascii_control() => Ok(*byte),
+            _ => Err(format!(
+                "\"{text}\" is not one character (write one ASCII character, or `tab`)"
+            )),
+        },
+    }
+}
+
+/// A size in bytes: `1048576`, `64MiB`, `1.5GiB`, `10MB`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    rowport_formats::parse_size(text).map_err(|e| e.to_string())
+}
+
+/// A whole number, `_` allowed between digits: `1_000_000`.
+fn parse_count(text: &str) -> Result<u64, String> {
+    text.replace('_', "")
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a whole number"))
 }

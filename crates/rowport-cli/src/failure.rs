@@ -105,6 +105,21 @@ impl From<FormatError> for Failure {
             FormatError::Io { .. } => Failure::new(ExitCode::Io, e.to_string()),
             FormatError::Encoding { .. } => Failure::new(ExitCode::Data, e.to_string())
                 .hint("pass --encoding with the file's encoding, e.g. --encoding latin1"),
+            FormatError::LimitExceeded { flag, limit, .. } => {
+                let hint = match rowport_formats::parse_size(limit) {
+                    Ok(bytes) if flag.ends_with("-bytes") => {
+                        let doubled = rowport_formats::format_size(bytes.saturating_mul(2));
+                        format!(
+                            "if you trust the file, raise the limit, e.g. {flag} {}",
+                            doubled.replace(' ', "").replace("bytes", "")
+                        )
+                    }
+                    _ => format!("if you trust the file, raise the limit with {flag}"),
+                };
+                Failure::new(ExitCode::Data, e.to_string()).hint(hint)
+            }
+            FormatError::ReadOnly { .. } => Failure::usage(e.to_string())
+                .hint("xlsx holds the same data and opens wherever xls does"),
             _ => Failure::new(ExitCode::Data, e.to_string()),
         }
     }

@@ -114,6 +114,61 @@ backend_tests! {
     fn tsv_round_trip_keeps_books_authors_and_categories(backend) {
         assert_round_trip(backend, "tsv");
     }
+
+    fn jsonl_round_trip_keeps_books_authors_and_categories(backend) {
+        assert_round_trip(backend, "jsonl");
+    }
+
+    fn yaml_round_trip_keeps_books_authors_and_categories(backend) {
+        assert_round_trip(backend, "yaml");
+    }
+
+    fn html_round_trip_keeps_books_authors_and_categories(backend) {
+        assert_round_trip(backend, "html");
+    }
+}
+
+#[test]
+fn yaml_export_quotes_what_would_change_type() {
+    let sandbox = library_with_books(Backend::Sqlite);
+    sandbox.execute("UPDATE book SET name = 'true', author_email = '007' WHERE isbn = '333';");
+    let run = sandbox.rowport(&[
+        "export",
+        "yaml",
+        "book",
+        "--fields",
+        "isbn,name,author_email,published,price,in_stock",
+    ]);
+    run.success();
+    assert!(
+        run.stdout.contains(
+            "- isbn: \"333\"\n  name: \"true\"\n  author_email: \"007\"\n  published: \"1979-06-01\"\n  price: \"12.00\"\n  in_stock: true\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  author_email: null\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn html_export_escapes_every_cell() {
+    let sandbox = library_with_books(Backend::Sqlite);
+    sandbox
+        .execute("UPDATE book SET name = '<script>alert(\"x\")</script> & co' WHERE isbn = '111';");
+    let run = sandbox.rowport(&["export", "html", "book", "--fields", "isbn,name"]);
+    run.success();
+    assert!(
+        run.stdout.contains(
+            "<tr><td>111</td><td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</td></tr>"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("<script>"));
 }
 
 backend_tests! {
@@ -350,9 +405,36 @@ fn unknown_resource_far_from_any_name_suggests_nothing() {
 #[test]
 fn unknown_export_format_is_a_usage_error() {
     let sandbox = library_with_books(Backend::Sqlite);
+    let run = sandbox.rowport(&["export", "xml", "book", "-o", "out.xml"]);
+    run.expect_code(2).stderr_contains("\"xml\"");
+    assert!(!sandbox.path("out.xml").exists());
+}
+
+#[test]
+fn xls_export_is_refused_suggesting_xlsx() {
+    let sandbox = library_with_books(Backend::Sqlite);
+    let before = sandbox.listing();
     let run = sandbox.rowport(&["export", "xls", "book", "-o", "out.xls"]);
-    run.expect_code(2).stderr_contains("\"xls\"");
-    assert!(!sandbox.path("out.xls").exists());
+    run.expect_code(2)
+        .stderr_has_line(
+            "error: rowport reads xls files but cannot write them; export to xlsx instead",
+        )
+        .stderr_has_line("hint: xlsx holds the same data and opens wherever xls does");
+    assert_eq!(sandbox.listing(), before, "no file is written");
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn export_help_lists_every_format() {
+    let sandbox = Sandbox::new();
+    let help = sandbox.rowport_bare(&["export", "--help"]);
+    help.success();
+    assert!(
+        help.stdout
+            .contains("csv, tsv, json, jsonl, yaml, html, xlsx or ods (xls is read only)"),
+        "{}",
+        help.stdout
+    );
 }
 
 #[test]

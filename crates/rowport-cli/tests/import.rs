@@ -101,10 +101,15 @@ fn imports_utf16le_with_bom_with_encoding_option() {
 }
 
 #[test]
-fn latin1_without_encoding_option_fails_naming_file_and_row() {
+fn latin1_without_encoding_option_is_detected() {
+    assert_imports_two_books("books-latin1.csv", &latin1(&two_books("\n")), &[]);
+}
+
+#[test]
+fn latin1_read_as_utf8_fails_naming_file_and_row() {
     let sandbox = Sandbox::with_schema(SIMPLE_BOOK_SCHEMA);
     sandbox.write("books-latin1.csv", latin1(&two_books("\n")));
-    let run = sandbox.rowport(&["import", "book", "books-latin1.csv"]);
+    let run = sandbox.rowport(&["import", "book", "books-latin1.csv", "--encoding", "utf-8"]);
     run.expect_code(1);
     let error = run.stderr_line("error: ");
     assert!(
@@ -205,6 +210,13 @@ backend_tests! {
         let report = run.json();
         assert_eq!(report["file"], "books-bad-date.csv");
         assert_eq!(report["resource"], "book");
+        assert_eq!(report["format"], "csv");
+        assert_eq!(
+            report["encoding"],
+            serde_json::json!({"name": "UTF-8", "source": "detected"})
+        );
+        assert_eq!(report["delimiter"], ",");
+        assert_eq!(report["quote"], "\"");
         assert_eq!(
             report["totals"],
             serde_json::json!({"new": 2, "update": 0, "skip": 0, "delete": 0, "invalid": 1, "error": 0})

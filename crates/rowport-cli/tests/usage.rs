@@ -42,16 +42,18 @@ fn assert_error_then_hints(stderr: &str) {
 #[test]
 fn unknown_import_format_exits_2() {
     let sandbox = books_sandbox();
-    let run = sandbox.rowport(&["import", "book", "books.csv", "--format", "xls"]);
-    run.expect_code(2).stderr_contains("\"xls\"");
+    let run = sandbox.rowport(&["import", "book", "books.csv", "--format", "xml"]);
+    run.expect_code(2).stderr_has_line(
+        "error: unknown format \"xml\" (expected one of: csv, tsv, json, jsonl, yaml, html, xlsx, xls, ods)",
+    );
     assert_error_then_hints(&run.stderr);
     assert_book_table_empty(&sandbox);
 }
 
 #[test]
-fn file_without_extension_needs_a_format() {
+fn file_without_extension_or_recognisable_content_needs_a_format() {
     let sandbox = books_sandbox();
-    sandbox.write("books", BOOKS_CSV);
+    sandbox.write("books", b"\x00\x01 not text \x00");
     let run = sandbox.rowport(&["import", "book", "books"]);
     run.expect_code(2)
         .stderr_contains("books")
@@ -59,18 +61,39 @@ fn file_without_extension_needs_a_format() {
         .stderr_contains("--format");
     assert_error_then_hints(&run.stderr);
     assert_book_table_empty(&sandbox);
-    // With --format the same file imports.
-    sandbox
-        .rowport(&["import", "book", "books", "--format", "csv"])
-        .success();
+    // A text file without an extension is read by its content.
+    sandbox.write("books", BOOKS_CSV);
+    sandbox.rowport(&["import", "book", "books"]).success();
     assert_eq!(sandbox.scalar("SELECT name FROM book"), "Some book");
 }
 
 #[test]
-fn standard_input_needs_a_format() {
+fn standard_input_without_a_format_is_read_by_its_content() {
     let sandbox = books_sandbox();
     let run = sandbox.rowport_stdin(&["import", "book", "-"], BOOKS_CSV.as_bytes());
-    run.expect_code(2).stderr_contains("--format");
+    run.success()
+        .stderr_contains("note: standard input read as csv, from its content");
+    assert_eq!(sandbox.scalar("SELECT name FROM book"), "Some book");
+}
+
+#[test]
+fn a_size_flag_that_is_not_a_size_exits_2() {
+    let sandbox = books_sandbox();
+    sandbox
+        .rowport(&["import", "book", "books.csv", "--max-cell-bytes", "lots"])
+        .expect_code(2)
+        .stderr_contains("\"lots\" is not a size");
+    assert_book_table_empty(&sandbox);
+}
+
+#[test]
+fn a_bad_limit_in_the_config_exits_2_naming_the_line() {
+    let sandbox = books_sandbox();
+    sandbox.write("rowport.toml", "[limits]\nmax_line_bytes = \"huge\"\n");
+    sandbox
+        .rowport(&["import", "book", "books.csv"])
+        .expect_code(2)
+        .stderr_contains("rowport.toml: line 2: \"huge\" is not a size");
     assert_book_table_empty(&sandbox);
 }
 

@@ -4,9 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 /// One cell as a file holds it, before any widget has cleaned it.
 ///
-/// Text formats yield only [`Cell::Text`] and [`Cell::Empty`]; typed formats (JSON, and
-/// spreadsheets) keep the type the file gave the cell, so that a widget can tell the number
-/// `66` from the text `"066"`.
+/// CSV, TSV and HTML yield only [`Cell::Text`] and [`Cell::Empty`]; typed formats (JSON,
+/// JSON Lines, YAML and spreadsheets) keep the type the file gave the cell, so that a widget
+/// can tell the number `66` from the text `"066"`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Cell {
     /// No value: an empty CSV field, a JSON `null`, an empty spreadsheet cell.

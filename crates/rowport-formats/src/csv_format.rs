@@ -1,86 +1,337 @@
 //! CSV and TSV: a header record, then one record per row.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::str;
 
+use crate::limits::{cell_too_big, max_row_cells, row_too_big, too_many_cells};
+use crate::sniff::{sniff_dialect, Dialect, SNIFF_BYTES};
 use crate::transcode::{
-    decode_input, output_io_error, DecodedInput, TextOutput, Unwritable, OUTPUT_NAME,
+    decode_input, output_io_error, read_prefix, Detection, TextOutput, Unwritable, OUTPUT_NAME,
 };
-use crate::{Cell, Encoding, FormatError, Row, RowReader, RowWriter};
+use crate::{
+    Cell, Encoding, Format, FormatError, InputInfo, Limits, ReadOptions, Row, RowReader, RowWriter,
+};
 
-/// Reads CSV or TSV (any ASCII delimiter) one record at a time.
+/// Reads CSV or TSV (any ASCII delimiter and quote) one record at a time.
+///
+/// The parsing is csv_core's (the `csv` crate's own parser), driven here so that the buffers
+/// a record fills never grow past the [`Limits`], and so that the end of the file inside a
+/// quoted cell is an error rather than a silent last cell holding the rest of the file.
 pub(crate) struct CsvReader<'a> {
     source: String,
-    csv: csv::Reader<LineTracker<DecodedInput<'a>>>,
-    record: csv::ByteRecord,
+    input: BufReader<Box<dyn Read + 'a>>,
+    core: csv_core::Reader,
+    limits: Limits,
+    /// The unescaped bytes of the record just read, and where each of its fields ends.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// How many fields the record just read has.
+    field_count: usize,
     headers: Vec<String>,
+    info: InputInfo,
+    lines: Lines,
+    state: State,
+}
+
+/// Where the reader is in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Reading,
+    /// The input ended inside a record: a line break is fed to the parser to end it, which
+    /// it takes as part of a cell only when a quote is still open.
+    Closing,
+    Finished,
+}
+
+/// Line numbers. LF, CRLF and a lone CR each end one line.
+#[derive(Debug, Clone, Copy)]
+struct Lines {
+    /// The line of the next byte.
+    line: u64,
+    /// The last byte passed was a CR, so an LF next ends no new line.
+    after_cr: bool,
+    /// The line on which the record being read starts, once a byte of it has been passed.
+    record_start: Option<u64>,
+}
+
+impl Lines {
+    /// Notes the bytes the parser has just consumed.
+    fn advance(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        if self.record_start.is_none() {
+            // The record starts at the first byte that is not a line break.
+            let skip = rest
+                .iter()
+                .position(|&b| b != b'\r' && b != b'\n')
+                .unwrap_or(rest.len());
+            let (breaks, after) = rest.split_at(skip);
+            self.count_breaks(breaks);
+            rest = after;
+            if !rest.is_empty() {
+                self.record_start = Some(self.line);
+            }
+        }
+        self.count_breaks(rest);
+    }
+
+    fn count_breaks(&mut self, bytes: &[u8]) {
+        for i in memchr::memchr2_iter(b'\r', b'\n', bytes) {
+            let previous_cr = match i.checked_sub(1) {
+                Some(j) => bytes.get(j) == Some(&b'\r'),
+                None => self.after_cr,
+            };
+            if !(bytes[i] == b'\n' && previous_cr) {
+                self.line += 1;
+            }
+        }
+        if let Some(&last) = bytes.last() {
+            self.after_cr = last == b'\r';
+        }
+    }
+
+    /// The row of the record being read, for messages about it.
+    fn row(&self) -> u64 {
+        self.record_start.unwrap_or(self.line)
+    }
 }
 
 impl<'a> CsvReader<'a> {
-    /// Opens the reader and reads the header. An empty file has no header and no rows.
+    /// Opens the reader, finds the encoding and the dialect unless given, and reads the
+    /// header. An empty file has no header and no rows.
     pub(crate) fn new(
+        format: Format,
         input: Box<dyn Read + 'a>,
         source: &str,
-        delimiter: u8,
-        encoding: Option<Encoding>,
+        options: &ReadOptions,
     ) -> Result<Self, FormatError> {
-        check_delimiter(delimiter, source)?;
-        let csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(LineTracker::new(decode_input(input, encoding)));
+        let given_delimiter = match format {
+            Format::Tsv => Some(options.delimiter.unwrap_or(b'\t')),
+            _ => options.delimiter,
+        };
+        if let Some(delimiter) = given_delimiter {
+            check_ascii("delimiter", delimiter, source)?;
+        }
+        if let Some(quote) = options.quote {
+            check_ascii("quote", quote, source)?;
+        }
+        let (decoded, encoding) = decode_input(input, options.encoding, Detection::Text, source)?;
+        let mut decoded: Box<dyn Read + 'a> = Box::new(decoded);
+        let dialect = match (given_delimiter, options.quote) {
+            (Some(delimiter), Some(quote)) => Dialect { delimiter, quote },
+            (delimiter, quote) => {
+                let sample =
+                    read_prefix(&mut decoded, SNIFF_BYTES).map_err(|error| FormatError::Io {
+                        source_name: source.to_owned(),
+                        error,
+                    })?;
+                let dialect = sniff_dialect(&sample, sample.len() < SNIFF_BYTES, delimiter, quote);
+                decoded = Box::new(io::Cursor::new(sample).chain(decoded));
+                dialect
+            }
+        };
+        if dialect.delimiter == dialect.quote {
+            return Err(FormatError::Malformed {
+                source_name: source.to_owned(),
+                row: None,
+                message: format!(
+                    "the delimiter and the quote cannot both be {:?}",
+                    char::from(dialect.delimiter)
+                ),
+            });
+        }
+        let core = csv_core::ReaderBuilder::new()
+            .delimiter(dialect.delimiter)
+            .quote(dialect.quote)
+            .build();
         let mut reader = CsvReader {
             source: source.to_owned(),
-            csv,
-            record: csv::ByteRecord::new(),
+            input: BufReader::with_capacity(1 << 16, decoded),
+            core,
+            limits: options.limits,
+            fields: vec![0; 1024],
+            ends: vec![0; 16],
+            field_count: 0,
             headers: Vec::new(),
+            info: InputInfo {
+                encoding: Some(encoding),
+                delimiter: Some(dialect.delimiter),
+                quote: Some(dialect.quote),
+            },
+            lines: Lines {
+                line: 1,
+                after_cr: false,
+                record_start: None,
+            },
+            state: State::Reading,
         };
-        if reader.next_record()? {
-            let line = reader.record_line();
-            let headers = reader
-                .record
-                .iter()
-                .map(|field| str::from_utf8(field).map(|text| text.trim().to_owned()))
-                .collect::<Result<Vec<_>, _>>();
-            reader.headers = headers.map_err(|_| reader.encoding_error(line))?;
+        if let Some(line) = reader.next_record()? {
+            let mut headers = Vec::with_capacity(reader.field_count);
+            for i in 0..reader.field_count {
+                match str::from_utf8(reader.field(i)) {
+                    Ok(text) => headers.push(text.trim().to_owned()),
+                    Err(_) => return Err(reader.encoding_error(line)),
+                }
+            }
+            reader.headers = headers;
         }
         Ok(reader)
     }
 
-    fn next_record(&mut self) -> Result<bool, FormatError> {
-        match self.csv.read_byte_record(&mut self.record) {
-            Ok(more) => Ok(more),
-            Err(error) => {
-                let message = error.to_string();
-                Err(match error.into_kind() {
-                    csv::ErrorKind::Io(error) => FormatError::Io {
-                        source_name: self.source.clone(),
-                        error,
-                    },
-                    _ => FormatError::Malformed {
-                        source_name: self.source.clone(),
-                        row: None,
-                        message,
-                    },
-                })
+    /// The bytes of field `i` of the record just read.
+    fn field(&self, i: usize) -> &[u8] {
+        let start = match i.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.fields.get(start..end).unwrap_or_default()
+    }
+
+    /// Reads the next record into `fields` and `ends`; returns the line it starts on, or
+    /// `None` at the end of the input.
+    fn next_record(&mut self) -> Result<Option<u64>, FormatError> {
+        use csv_core::ReadRecordResult as R;
+        let mut written = 0;
+        let mut ended = 0;
+        loop {
+            let CsvReader {
+                input,
+                core,
+                fields,
+                ends,
+                lines,
+                state,
+                ..
+            } = self;
+            let output = fields.get_mut(written..).unwrap_or_default();
+            let ends_left = ends.get_mut(ended..).unwrap_or_default();
+            let (result, nout, nend) = match *state {
+                State::Reading => {
+                    let buf = loop {
+                        match input.fill_buf() {
+                            Ok(buf) => break buf,
+                            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                            Err(error) => {
+                                return Err(FormatError::Io {
+                                    source_name: self.source.clone(),
+                                    error,
+                                })
+                            }
+                        }
+                    };
+                    if buf.is_empty() {
+                        *state = if lines.record_start.is_some() {
+                            State::Closing
+                        } else {
+                            State::Finished
+                        };
+                        continue;
+                    }
+                    let (result, nin, nout, nend) = core.read_record(buf, output, ends_left);
+                    lines.advance(buf.get(..nin).unwrap_or_default());
+                    input.consume(nin);
+                    (result, nout, nend)
+                }
+                State::Closing => {
+                    let (result, nin, nout, nend) = core.read_record(b"\n", output, ends_left);
+                    if nin == 1 {
+                        *state = State::Finished;
+                        if result != R::Record {
+                            return Err(FormatError::Malformed {
+                                source_name: self.source.clone(),
+                                row: Some(lines.row()),
+                                message: "the quote that opens a cell in this row is never \
+                                          closed, so the rest of the file would be one cell"
+                                    .to_owned(),
+                            });
+                        }
+                    }
+                    (result, nout, nend)
+                }
+                State::Finished => {
+                    let (result, _, nout, nend) = core.read_record(&[], output, ends_left);
+                    (result, nout, nend)
+                }
+            };
+            written += nout;
+            ended += nend;
+            match result {
+                R::InputEmpty => {}
+                R::OutputFull => self.grow_fields(written, ended)?,
+                R::OutputEndsFull => self.grow_ends(ended)?,
+                R::Record => {
+                    self.field_count = ended;
+                    let row = self.lines.row();
+                    self.lines.record_start = None;
+                    if written > self.limits.max_line_bytes {
+                        return Err(row_too_big(&self.source, Some(row), &self.limits));
+                    }
+                    for i in 0..ended {
+                        if self.field(i).len() > self.limits.max_cell_bytes {
+                            return Err(self.cell_error(row, i));
+                        }
+                    }
+                    return Ok(Some(row));
+                }
+                R::End => return Ok(None),
             }
         }
     }
 
-    /// The line on which the record just read starts.
-    fn record_line(&mut self) -> u64 {
-        let offset = self.record.position().map_or(0, |position| position.byte());
-        self.csv.get_mut().line_at(offset)
+    /// Makes room for more of the record's bytes, within the limits.
+    fn grow_fields(&mut self, written: usize, ended: usize) -> Result<(), FormatError> {
+        let row = self.lines.row();
+        let field_start = match ended.checked_sub(1) {
+            Some(last) => self.ends.get(last).copied().unwrap_or(0),
+            None => 0,
+        };
+        if written - field_start > self.limits.max_cell_bytes {
+            return Err(self.cell_error(row, ended));
+        }
+        if written > self.limits.max_line_bytes {
+            return Err(row_too_big(&self.source, Some(row), &self.limits));
+        }
+        let len = (self.fields.len() * 2).min(self.limits.max_line_bytes.saturating_add(1));
+        self.fields.resize(len.max(written + 1), 0);
+        Ok(())
+    }
+
+    /// Makes room for more field ends, within the limits.
+    fn grow_ends(&mut self, ended: usize) -> Result<(), FormatError> {
+        let most = max_row_cells(&self.limits);
+        if ended >= most {
+            return Err(too_many_cells(
+                &self.source,
+                Some(self.lines.row()),
+                &self.limits,
+            ));
+        }
+        let len = (self.ends.len() * 2).min(most.saturating_add(1));
+        self.ends.resize(len.max(ended + 1), 0);
+        Ok(())
+    }
+
+    /// The error for field `i` of the record at `row` being too long.
+    fn cell_error(&self, row: u64, i: usize) -> FormatError {
+        let column = self.headers.get(i).map(String::as_str);
+        cell_too_big(&self.source, Some(row), column, &self.limits)
     }
 
     fn encoding_error(&self, row: u64) -> FormatError {
+        let encoding = self
+            .info
+            .encoding
+            .map_or("UTF-8", |used| used.encoding.name());
         FormatError::Encoding {
             source_name: self.source.clone(),
             row,
-            encoding: "UTF-8".to_owned(),
+            encoding: if encoding == "utf-8-sig" {
+                "UTF-8"
+            } else {
+                encoding
+            }
+            .to_owned(),
         }
     }
 }
@@ -95,129 +346,54 @@ impl RowReader for CsvReader<'_> {
     }
 
     fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError> {
-        if !self.next_record()? {
+        let Some(number) = self.next_record()? else {
             return Ok(false);
-        }
-        let number = self.record_line();
+        };
         let expected = self.headers.len();
-        if self.record.len() > expected {
+        if self.field_count > expected {
             return Err(FormatError::RowTooLong {
                 source_name: self.source.clone(),
                 row: number,
                 expected,
-                found: self.record.len(),
+                found: self.field_count,
             });
         }
         row.number = number;
         row.cells.resize(expected, Cell::Empty);
-        for (i, cell) in row.cells.iter_mut().enumerate() {
-            match self.record.get(i) {
-                None | Some(b"") => *cell = Cell::Empty,
-                Some(field) => match str::from_utf8(field) {
-                    Ok(text) => cell.set_text(text),
-                    Err(_) => return Err(self.encoding_error(number)),
-                },
+        for i in 0..expected {
+            let field = if i < self.field_count {
+                self.field(i)
+            } else {
+                &[]
+            };
+            let cell = &mut row.cells[i];
+            if field.is_empty() {
+                *cell = Cell::Empty;
+                continue;
+            }
+            match str::from_utf8(field) {
+                Ok(text) => cell.set_text(text),
+                Err(_) => return Err(self.encoding_error(number)),
             }
         }
         Ok(true)
     }
+
+    fn info(&self) -> InputInfo {
+        self.info
+    }
 }
 
-/// A delimiter byte that is not ASCII would split UTF-8 characters apart.
-fn check_delimiter(delimiter: u8, source: &str) -> Result<(), FormatError> {
-    if delimiter.is_ascii() {
+/// A delimiter or quote that is not ASCII would split UTF-8 characters apart.
+fn check_ascii(what: &str, byte: u8, source: &str) -> Result<(), FormatError> {
+    if byte.is_ascii() {
         Ok(())
     } else {
         Err(FormatError::Malformed {
             source_name: source.to_owned(),
             row: None,
-            message: format!("the delimiter (byte {delimiter:#04x}) must be an ASCII character"),
+            message: format!("the {what} (byte {byte:#04x}) must be an ASCII character"),
         })
-    }
-}
-
-/// Passes bytes through to the CSV parser while noting where line breaks are, so that a
-/// record's byte offset can be turned into the line it starts on.
-///
-/// csv's own record position cannot give that line: it counts only LF, and it is taken where
-/// the previous record ended — before any blank lines, and with CRLF before the LF. The byte
-/// offset it gives is exact, though, and the record starts at the first byte after it that is
-/// not part of a line break, so it starts on the line that follows every run of line-break
-/// bytes beginning at or before that offset. LF, CRLF and a lone CR each end one line.
-struct LineTracker<R> {
-    inner: R,
-    /// Bytes passed through so far.
-    offset: u64,
-    /// Runs of consecutive CR and LF bytes at or after the last offset asked about.
-    runs: VecDeque<BreakRun>,
-    /// The offset just past the last CR or LF byte, to tell whether a run goes on.
-    run_end: u64,
-    /// The offset just past the last CR, to tell CRLF from LF.
-    cr_end: u64,
-    /// Line breaks in runs already dropped from `runs`.
-    breaks_before: u64,
-}
-
-struct BreakRun {
-    start: u64,
-    breaks: u64,
-}
-
-impl<R> LineTracker<R> {
-    fn new(inner: R) -> Self {
-        LineTracker {
-            inner,
-            offset: 0,
-            runs: VecDeque::new(),
-            run_end: u64::MAX,
-            cr_end: u64::MAX,
-            breaks_before: 0,
-        }
-    }
-
-    /// The 1-based line of the first non-line-break byte at or after `offset`. Offsets asked
-    /// about must not decrease, and that byte must have been read already (a record has been
-    /// parsed from it, so it has).
-    fn line_at(&mut self, offset: u64) -> u64 {
-        while let Some(run) = self.runs.front() {
-            if run.start > offset {
-                break;
-            }
-            self.breaks_before += run.breaks;
-            self.runs.pop_front();
-        }
-        self.breaks_before + 1
-    }
-}
-
-impl<R: Read> Read for LineTracker<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let base = self.offset;
-        for (i, &byte) in buf.iter().take(n).enumerate() {
-            if byte != b'\r' && byte != b'\n' {
-                continue;
-            }
-            let at = base + i as u64;
-            if at != self.run_end {
-                self.runs.push_back(BreakRun {
-                    start: at,
-                    breaks: 0,
-                });
-            }
-            self.run_end = at + 1;
-            let lf_after_cr = byte == b'\n' && self.cr_end == at;
-            if byte == b'\r' {
-                self.cr_end = at + 1;
-            }
-            if !lf_after_cr {
-                if let Some(run) = self.runs.back_mut() {
-                    run.breaks += 1;
-                }
-            }
-        }
-        self.offset = base + n as u64;
-        Ok(n)
     }
 }
 
@@ -270,7 +446,7 @@ impl<'a> CsvWriter<'a> {
         delimiter: u8,
         encoding: Option<Encoding>,
     ) -> Result<Self, FormatError> {
-        check_delimiter(delimiter, OUTPUT_NAME)?;
+        check_ascii("delimiter", delimiter, OUTPUT_NAME)?;
         let sink = RecordSink {
             out: TextOutput::new(output, encoding)?,
             pending: Vec::new(),
@@ -382,9 +558,20 @@ mod tests {
         }
     }
 
+    fn options(delimiter: Option<u8>, encoding: Option<&str>) -> ReadOptions {
+        ReadOptions {
+            delimiter,
+            encoding: encoding.map(|label| label.parse().unwrap()),
+            ..ReadOptions::default()
+        }
+    }
+
+    fn try_open<'b>(bytes: &'b [u8], options: &ReadOptions) -> Result<CsvReader<'b>, FormatError> {
+        CsvReader::new(Format::Csv, Box::new(bytes), "test.csv", options)
+    }
+
     fn open<'b>(bytes: &'b [u8], delimiter: u8, encoding: Option<&str>) -> CsvReader<'b> {
-        let encoding = encoding.map(|label| label.parse().unwrap());
-        CsvReader::new(Box::new(bytes), "test.csv", delimiter, encoding).unwrap()
+        try_open(bytes, &options(Some(delimiter), encoding)).unwrap()
     }
 
     /// Every row as (number, cells rendered), or the first error.
@@ -424,8 +611,13 @@ mod tests {
     fn line_numbers_survive_tiny_reads() {
         let text = b"\xEF\xBB\xBFh\r\n\r\na\r\r\"b\r\nc\"\n\nd";
         for chunk in 1..6 {
-            let mut reader =
-                CsvReader::new(Box::new(Trickle(text, chunk)), "t.csv", b',', None).unwrap();
+            let mut reader = CsvReader::new(
+                Format::Csv,
+                Box::new(Trickle(text, chunk)),
+                "t.csv",
+                &options(Some(b','), None),
+            )
+            .unwrap();
             assert_eq!(reader.headers(), ["h"]);
             let rows = rows_of(&mut reader).unwrap();
             assert_eq!(
@@ -523,12 +715,21 @@ mod tests {
     }
 
     #[test]
-    fn latin1_needs_its_encoding() {
-        let bytes = b"name\nvoil\xE0\n";
-        let mut reader = open(bytes, b',', Some("latin1"));
-        assert_eq!(rows_of(&mut reader).unwrap(), [row(2, &["voilà"])]);
+    fn latin1_is_detected_or_given() {
+        let bytes = b"name\nvoil\xE0, d\xE9j\xE0 vu\n";
+        let mut reader = open(bytes, b';', Some("latin1"));
+        assert_eq!(rows_of(&mut reader).unwrap(), [row(2, &["voilà, déjà vu"])]);
 
-        let mut reader = open(bytes, b',', None);
+        let mut reader = open(bytes, b';', None);
+        let used = reader.info().encoding.unwrap();
+        assert_eq!(
+            (used.encoding.name(), used.source),
+            ("windows-1252", crate::EncodingSource::Detected)
+        );
+        assert_eq!(rows_of(&mut reader).unwrap(), [row(2, &["voilà, déjà vu"])]);
+
+        // Told it is UTF-8, the reader refuses the bytes instead of mangling them.
+        let mut reader = open(bytes, b';', Some("utf-8"));
         let err = rows_of(&mut reader).unwrap_err();
         assert!(
             matches!(err, FormatError::Encoding { row: 2, .. }),
@@ -542,7 +743,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_in_header_is_an_error() {
-        let err = CsvReader::new(Box::new(&b"\n\xE0\n1\n"[..]), "h.csv", b',', None)
+        let err = try_open(b"\n\xE0\n1\n", &options(None, Some("utf-8")))
             .err()
             .unwrap();
         assert!(
@@ -574,8 +775,163 @@ mod tests {
     }
 
     #[test]
-    fn rejects_non_ascii_delimiter() {
-        assert!(CsvReader::new(Box::new(&b"a"[..]), "x.csv", 0xA7, None).is_err());
+    fn rejects_non_ascii_delimiter_and_quote() {
+        assert!(try_open(b"a", &options(Some(0xA7), None)).is_err());
+        let quote = ReadOptions {
+            quote: Some(0xA7),
+            ..ReadOptions::default()
+        };
+        assert!(try_open(b"a", &quote).is_err());
+        let same = ReadOptions {
+            delimiter: Some(b';'),
+            quote: Some(b';'),
+            ..ReadOptions::default()
+        };
+        assert_eq!(
+            try_open(b"a", &same).err().unwrap().to_string(),
+            "test.csv: the delimiter and the quote cannot both be ';'"
+        );
+    }
+
+    #[test]
+    fn sniffs_the_dialect_unless_given() {
+        let mut reader = try_open(b"a;b\n1;'x;y'\n2;'it''s'\n", &ReadOptions::default()).unwrap();
+        assert_eq!(reader.headers(), ["a", "b"]);
+        assert_eq!(
+            (reader.info().delimiter, reader.info().quote),
+            (Some(b';'), Some(b'\''))
+        );
+        assert_eq!(
+            rows_of(&mut reader).unwrap(),
+            [row(2, &["1", "x;y"]), row(3, &["2", "it's"])]
+        );
+        // A given delimiter wins.
+        let mut reader = open(b"a;b\n1;2\n", b',', None);
+        assert_eq!(reader.headers(), ["a;b"]);
+        assert_eq!(rows_of(&mut reader).unwrap(), [row(2, &["1;2"])]);
+        // TSV is tab-separated whatever the content.
+        let reader = CsvReader::new(
+            Format::Tsv,
+            Box::new(&b"a,b\tc\n"[..]),
+            "t.tsv",
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(reader.headers(), ["a,b", "c"]);
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_an_error_naming_its_row() {
+        for text in [
+            "a,b\n1,2\n3,\"open\n4,5\n6,7\n",
+            "a,b\n1,2\r\n3,\"open\"\"\r\n",
+            "a,b\n1,2\n3,\"",
+        ] {
+            let mut reader = open(text.as_bytes(), b',', None);
+            let err = rows_of(&mut reader).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "test.csv, row 3: the quote that opens a cell in this row is never closed, \
+                 so the rest of the file would be one cell",
+                "{text:?}"
+            );
+        }
+        // A closed quote at the very end is fine, with or without a final line break.
+        for text in ["a,b\n1,\"x\"", "a,b\n1,\"x\"\n", "a,b\n1,\"x\ny\""] {
+            let mut reader = open(text.as_bytes(), b',', None);
+            assert_eq!(rows_of(&mut reader).unwrap().len(), 1, "{text:?}");
+        }
+    }
+
+    fn limited(max_line_bytes: usize, max_cell_bytes: usize) -> ReadOptions {
+        ReadOptions {
+            delimiter: Some(b','),
+            limits: Limits {
+                max_line_bytes,
+                max_cell_bytes,
+                ..Limits::default()
+            },
+            ..ReadOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_cell_over_the_limit_is_refused_naming_row_and_column() {
+        let text = format!("id,name\n1,{}\n2,{}\n", "x".repeat(100), "y".repeat(101));
+        let mut reader = try_open(text.as_bytes(), &limited(10_000, 100)).unwrap();
+        let err = rows_of(&mut reader).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "test.csv, row 3: the cell in column \"name\" exceeds the limit of 100 bytes \
+             (raise it with --max-cell-bytes or `limits.max_cell_bytes` in rowport.toml)"
+        );
+        // In the header too, and in a huge cell that fills the buffers.
+        let text = format!("id,{}\n", "h".repeat(5000));
+        let err = try_open(text.as_bytes(), &limited(100_000, 1000))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(
+                err,
+                FormatError::LimitExceeded {
+                    row: Some(1),
+                    flag: "--max-cell-bytes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_row_over_the_limit_is_refused() {
+        let text = format!(
+            "a,b,c\n{}\n",
+            ["x".repeat(80), "y".repeat(80), "z".repeat(80)].join(",")
+        );
+        let mut reader = try_open(text.as_bytes(), &limited(200, 100)).unwrap();
+        let err = rows_of(&mut reader).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "test.csv, row 2: the row exceeds the limit of 200 bytes \
+             (raise it with --max-line-bytes or `limits.max_line_bytes` in rowport.toml)"
+        );
+    }
+
+    #[test]
+    fn a_row_of_too_many_cells_is_refused() {
+        // 64 bytes per cell: 1 KiB allows 16 cells.
+        let text = format!("{}\n", ",".repeat(16));
+        let err = try_open(text.as_bytes(), &limited(1024, 1024))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "test.csv, row 1: a row of more than 16 cells (each counts as 64 bytes) exceeds \
+             the limit of 1 KiB (raise it with --max-line-bytes or `limits.max_line_bytes` in rowport.toml)"
+        );
+        let text = format!("{}\n", ",".repeat(15));
+        assert_eq!(
+            try_open(text.as_bytes(), &limited(1024, 1024))
+                .unwrap()
+                .headers()
+                .len(),
+            16
+        );
+    }
+
+    #[test]
+    fn an_unterminated_quote_in_a_big_file_stops_at_the_cell_limit() {
+        let mut text = String::from("a,b\n1,\"never closed\n");
+        for i in 0..1000 {
+            text.push_str(&format!("{i},more text\n"));
+        }
+        let mut reader = try_open(text.as_bytes(), &limited(1 << 20, 1000)).unwrap();
+        let err = rows_of(&mut reader).unwrap_err();
+        assert!(
+            matches!(err, FormatError::LimitExceeded { row: Some(2), .. }),
+            "{err:?}"
+        );
     }
 
     fn write(

@@ -26,6 +26,11 @@ impl Encoding {
         }
     }
 
+    /// An encoding of the WHATWG Encoding Standard, without a byte-order mark on output.
+    pub(crate) fn of(inner: &'static encoding_rs::Encoding) -> Encoding {
+        Encoding { inner, bom: false }
+    }
+
     /// True for UTF-8, with or without a byte-order mark.
     pub fn is_utf8(&self) -> bool {
         self.inner == encoding_rs::UTF_8
@@ -42,6 +47,48 @@ impl fmt::Display for Encoding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// How the encoding a reader used was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodingSource {
+    /// The caller gave it (`--encoding`).
+    Given,
+    /// A byte-order mark at the start of the file named it (and wins over a given one).
+    ByteOrderMark,
+    /// The file declares it (an HTML page's `<meta charset>`).
+    Declared,
+    /// rowport guessed it from the first bytes: UTF-8 when they are valid UTF-8, else a
+    /// statistical detector's best guess.
+    Detected,
+}
+
+impl EncodingSource {
+    /// The source in a word or two, as reports show it: `given`, `byte-order mark`,
+    /// `declared`, `detected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncodingSource::Given => "given",
+            EncodingSource::ByteOrderMark => "byte-order mark",
+            EncodingSource::Declared => "declared",
+            EncodingSource::Detected => "detected",
+        }
+    }
+}
+
+impl fmt::Display for EncodingSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text encoding a reader decoded its input with, and how that encoding was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodingUsed {
+    /// The encoding.
+    pub encoding: Encoding,
+    /// How it was chosen.
+    pub source: EncodingSource,
 }
 
 /// The error for an encoding label rowport does not know.

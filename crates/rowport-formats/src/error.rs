@@ -43,6 +43,28 @@ pub enum FormatError {
         /// What is wrong, in one sentence.
         message: String,
     },
+    /// The file goes past one of the [`Limits`](crate::Limits) that keep memory bounded.
+    #[error("{source_name}{}: {what} exceeds the limit of {limit} (raise it with {flag} or `{setting}` in rowport.toml)", row.map(|r| format!(", row {r}")).unwrap_or_default())]
+    LimitExceeded {
+        /// The file as the user named it.
+        source_name: String,
+        /// The row, when the problem belongs to one.
+        row: Option<u64>,
+        /// What went past the limit, e.g. "a line of more than 16 MiB".
+        what: String,
+        /// The limit as a person reads it, e.g. "16 MiB".
+        limit: String,
+        /// The command-line flag that raises it, e.g. `--max-line-bytes`.
+        flag: &'static str,
+        /// The rowport.toml setting that raises it, e.g. `limits.max_line_bytes`.
+        setting: &'static str,
+    },
+    /// The format can be read but not written.
+    #[error("rowport reads {format} files but cannot write them; export to xlsx instead")]
+    ReadOnly {
+        /// The format asked for.
+        format: crate::Format,
+    },
     /// A value cannot be written in the chosen encoding.
     #[error("a value cannot be written in {encoding}: {value:?}")]
     Unencodable {

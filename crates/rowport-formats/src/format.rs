@@ -11,11 +11,33 @@ pub enum Format {
     Tsv,
     /// A JSON array of objects, one object per row.
     Json,
+    /// JSON Lines: one JSON object per line.
+    Jsonl,
+    /// YAML: a list of mappings.
+    Yaml,
+    /// An HTML page; rows come from its first `<table>`.
+    Html,
+    /// An Excel workbook (`.xlsx`, `.xlsm`).
+    Xlsx,
+    /// A legacy Excel workbook (`.xls`), read only.
+    Xls,
+    /// An OpenDocument spreadsheet (`.ods`).
+    Ods,
 }
 
 impl Format {
     /// Every format, in the order help texts list them.
-    pub const ALL: [Format; 3] = [Format::Csv, Format::Tsv, Format::Json];
+    pub const ALL: [Format; 9] = [
+        Format::Csv,
+        Format::Tsv,
+        Format::Json,
+        Format::Jsonl,
+        Format::Yaml,
+        Format::Html,
+        Format::Xlsx,
+        Format::Xls,
+        Format::Ods,
+    ];
 
     /// The format's short name, as given to `--format`.
     pub fn name(self) -> &'static str {
@@ -23,7 +45,18 @@ impl Format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Yaml => "yaml",
+            Format::Html => "html",
+            Format::Xlsx => "xlsx",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
         }
+    }
+
+    /// Whether rowport can write the format (XLS is read only).
+    pub fn writable(self) -> bool {
+        self != Format::Xls
     }
 
     /// The usual file extension, without the dot.
@@ -37,6 +70,12 @@ impl Format {
             Format::Csv => "text/csv",
             Format::Tsv => "text/tab-separated-values",
             Format::Json => "application/json",
+            Format::Jsonl => "application/jsonl",
+            Format::Yaml => "application/yaml",
+            Format::Html => "text/html",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Xls => "application/vnd.ms-excel",
+            Format::Ods => "application/vnd.oasis.opendocument.spreadsheet",
         }
     }
 
@@ -62,7 +101,9 @@ impl fmt::Display for Format {
 
 /// The error for a format name rowport does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format \"{0}\" (expected one of: csv, tsv, json)")]
+#[error(
+    "unknown format \"{0}\" (expected one of: csv, tsv, json, jsonl, yaml, html, xlsx, xls, ods)"
+)]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -73,6 +114,12 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "tsv" | "tab" => Ok(Format::Tsv),
             "json" => Ok(Format::Json),
+            "jsonl" | "ndjson" => Ok(Format::Jsonl),
+            "yaml" | "yml" => Ok(Format::Yaml),
+            "html" | "htm" => Ok(Format::Html),
+            "xlsx" | "xlsm" => Ok(Format::Xlsx),
+            "xls" => Ok(Format::Xls),
+            "ods" => Ok(Format::Ods),
             _ => Err(UnknownFormat(s.to_owned())),
         }
     }

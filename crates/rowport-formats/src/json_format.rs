@@ -1,31 +1,436 @@
-//! JSON: an array of objects, one object per row, keyed by header.
+//! JSON (an array of objects, one object per row, keyed by header) and JSON Lines (one
+//! object per line).
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, BufReader, Read, Write};
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use crate::transcode::{decode_input, DecodedInput, TextOutput, OUTPUT_NAME};
-use crate::{Cell, Encoding, FormatError, Row, RowReader, RowWriter};
+use crate::limits::{cell_too_big, max_row_cells, row_too_big, too_many_cells};
+use crate::transcode::{decode_input, Detection, TextOutput, OUTPUT_NAME};
+use crate::{
+    Cell, Encoding, FormatError, InputInfo, Limits, ReadOptions, Row, RowReader, RowWriter,
+    WriteOptions,
+};
 
-type Object = Map<String, Value>;
+/// The columns of a JSON or JSON Lines file: the keys of its first object, in order.
+#[derive(Debug, Default)]
+struct Columns {
+    headers: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Set once the first object has been read: later keys must be among these.
+    fixed: bool,
+    /// Which cells the object being read has set.
+    seen: Vec<bool>,
+}
+
+/// Where an object being read is, for messages, and what it may hold.
+struct Place<'p> {
+    source: &'p str,
+    row: u64,
+    limits: &'p Limits,
+}
+
+/// Why reading an object stopped, when serde's own error cannot say it (its message is
+/// replaced by this one).
+type Stop = Option<FormatError>;
+
+/// Reads one JSON object into `row.cells`, by column; the first object sets the columns.
+/// Scalars keep their type; arrays and objects become their compact JSON text. Memory is
+/// bounded by the input's own size, with no tree of values built.
+fn read_object<'de, D: de::Deserializer<'de>>(
+    deserializer: D,
+    columns: &mut Columns,
+    cells: &mut Vec<Cell>,
+    place: &Place<'_>,
+    stop: &mut Stop,
+) -> Result<(), D::Error> {
+    columns.seen.clear();
+    columns.seen.resize(columns.headers.len(), false);
+    cells.resize(columns.headers.len(), Cell::Empty);
+    deserializer.deserialize_map(ObjectVisitor {
+        columns: &mut *columns,
+        cells: &mut *cells,
+        place,
+        stop,
+    })?;
+    for (cell, seen) in cells.iter_mut().zip(&columns.seen) {
+        if !seen {
+            *cell = Cell::Empty;
+        }
+    }
+    Ok(())
+}
+
+struct ObjectVisitor<'v, 'p> {
+    columns: &'v mut Columns,
+    cells: &'v mut Vec<Cell>,
+    place: &'v Place<'p>,
+    stop: &'v mut Stop,
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let place = self.place;
+        while let Some(key) = map.next_key::<String>()? {
+            let index = match self.columns.index.get(&key) {
+                Some(&index) => index,
+                None if !self.columns.fixed => {
+                    if self.columns.headers.len() >= max_row_cells(place.limits) {
+                        *self.stop =
+                            Some(too_many_cells(place.source, Some(place.row), place.limits));
+                        return Err(de::Error::custom("stop"));
+                    }
+                    let index = self.columns.headers.len();
+                    self.columns.headers.push(key.clone());
+                    self.columns.index.insert(key, index);
+                    self.columns.seen.push(false);
+                    self.cells.push(Cell::Empty);
+                    index
+                }
+                None => {
+                    *self.stop = Some(FormatError::Malformed {
+                        source_name: place.source.to_owned(),
+                        row: Some(place.row),
+                        message: format!(
+                            "the key {key:?} is not in the first object, which sets the columns"
+                        ),
+                    });
+                    return Err(de::Error::custom("stop"));
+                }
+            };
+            let (Some(cell), Some(seen)) =
+                (self.cells.get_mut(index), self.columns.seen.get_mut(index))
+            else {
+                return Err(de::Error::custom("a column without a cell"));
+            };
+            *seen = true;
+            let over = std::cell::Cell::new(false);
+            let result = map.next_value_seed(CellSeed {
+                cell,
+                max: place.limits.max_cell_bytes,
+                over: &over,
+            });
+            if over.get() {
+                let column = self.columns.headers.get(index).map(String::as_str);
+                *self.stop = Some(cell_too_big(
+                    place.source,
+                    Some(place.row),
+                    column,
+                    place.limits,
+                ));
+            }
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads one value into a cell; sets `over` (and fails) when its text is over `max` bytes.
+struct CellSeed<'c> {
+    cell: &'c mut Cell,
+    max: usize,
+    over: &'c std::cell::Cell<bool>,
+}
+
+impl CellSeed<'_> {
+    fn too_long<E: de::Error>(&self) -> E {
+        self.over.set(true);
+        E::custom("the cell is over its limit")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        *self.cell = Cell::Empty;
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        *self.cell = Cell::Bool(v);
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        *self.cell = Cell::Int(v);
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        *self.cell = match i64::try_from(v) {
+            Ok(i) => Cell::Int(i),
+            Err(_) => Cell::Float(v as f64),
+        };
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        *self.cell = Cell::Float(v);
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v.len() > self.max {
+            return Err(self.too_long());
+        }
+        if v.is_empty() {
+            *self.cell = Cell::Empty;
+        } else {
+            self.cell.set_text(v);
+        }
+        Ok(())
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<(), E> {
+        if v.len() > self.max {
+            return Err(self.too_long());
+        }
+        *self.cell = if v.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(v)
+        };
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let mut text = String::new();
+        Nested {
+            out: &mut text,
+            max: self.max,
+            over: self.over,
+        }
+        .visit_seq(seq)?;
+        *self.cell = Cell::Text(text);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let mut text = String::new();
+        Nested {
+            out: &mut text,
+            max: self.max,
+            over: self.over,
+        }
+        .visit_map(map)?;
+        *self.cell = Cell::Text(text);
+        Ok(())
+    }
+}
+
+/// Writes a nested value as compact JSON text, straight from the parser; sets `over` and
+/// fails when the text grows past `max` bytes.
+struct Nested<'o> {
+    out: &'o mut String,
+    max: usize,
+    over: &'o std::cell::Cell<bool>,
+}
+
+impl Nested<'_> {
+    fn check<E: de::Error>(&self) -> Result<(), E> {
+        if self.out.len() > self.max {
+            self.over.set(true);
+            Err(E::custom("the cell is over its limit"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn inner(&mut self) -> Nested<'_> {
+        Nested {
+            out: &mut *self.out,
+            max: self.max,
+            over: self.over,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Nested<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Nested<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.out.push_str("null");
+        self.check()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.out.push_str(if v { "true" } else { "false" });
+        self.check()
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        let _ = write!(self.out, "{v}");
+        self.check()
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        let _ = write!(self.out, "{v}");
+        self.check()
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        push_json_value(self.out, &Cell::Float(v));
+        self.check()
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        push_json_string(self.out, v);
+        self.check()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.out.push('[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.out.push(',');
+            }
+            if seq.next_element_seed(self.inner())?.is_none() {
+                self.out.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        self.out.push(']');
+        self.check()
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        self.out.push('{');
+        let mut first = true;
+        while let Some(key) = map.next_key::<String>()? {
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            push_json_string(self.out, &key);
+            self.out.push(':');
+            map.next_value_seed(self.inner())?;
+        }
+        self.out.push('}');
+        self.check()
+    }
+}
+
+/// Counts the bytes serde_json takes for one object and stops it past the line limit.
+struct Budget<'r, R> {
+    inner: &'r mut R,
+    left: usize,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for Budget<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            self.exceeded = true;
+            return Err(io::Error::other("the object is over the line limit"));
+        }
+        let len = buf.len().min(self.left);
+        let n = self.inner.read(buf.get_mut(..len).unwrap_or_default())?;
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+/// Turns serde_json's error about the object at `row` into the reader's.
+fn json_error(error: serde_json::Error, source: &str, row: u64, stop: Stop) -> FormatError {
+    if let Some(stop) = stop {
+        return stop;
+    }
+    if error.is_io() {
+        return FormatError::Io {
+            source_name: source.to_owned(),
+            error: error.into(),
+        };
+    }
+    // serde_json reports invalid UTF-8 in a string only this way.
+    let message = error.to_string();
+    if message.starts_with("invalid unicode code point") {
+        return FormatError::Encoding {
+            source_name: source.to_owned(),
+            row,
+            encoding: "UTF-8".to_owned(),
+        };
+    }
+    // Its line and column count from the start of this object, so they would mislead.
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let message = message.strip_suffix(&position).unwrap_or(&message);
+    FormatError::Malformed {
+        source_name: source.to_owned(),
+        row: Some(row),
+        message: format!("invalid JSON: {message}"),
+    }
+}
+
+/// What a JSON value starting with `byte` is, for an error message.
+fn describe(byte: u8) -> &'static str {
+    match byte {
+        b'"' => "a string",
+        b'[' => "an array",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        b'-' | b'0'..=b'9' => "a number",
+        _ => "not a JSON value",
+    }
+}
 
 /// Reads a JSON array of objects one object at a time: the reader steps over the array's
 /// brackets and commas itself and hands each object to serde_json, so only one row is ever
 /// held in memory.
 pub(crate) struct JsonReader<'a> {
     source: String,
-    input: BufReader<DecodedInput<'a>>,
-    headers: Vec<String>,
-    columns: HashMap<String, usize>,
+    input: BufReader<Box<dyn Read + 'a>>,
+    columns: Columns,
+    limits: Limits,
     /// The first object, read early for its keys, still to be returned as row 1.
-    pending: Option<Object>,
+    pending: Option<Vec<Cell>>,
     /// How many objects have been read: the number of the last one.
     objects: u64,
     /// The closing `]` has been read.
     done: bool,
+    info: InputInfo,
 }
 
 impl<'a> JsonReader<'a> {
@@ -33,16 +438,18 @@ impl<'a> JsonReader<'a> {
     pub(crate) fn new(
         input: Box<dyn Read + 'a>,
         source: &str,
-        encoding: Option<Encoding>,
+        options: &ReadOptions,
     ) -> Result<Self, FormatError> {
+        let (decoded, encoding) = decode_input(input, options.encoding, Detection::Text, source)?;
         let mut reader = JsonReader {
             source: source.to_owned(),
-            input: BufReader::new(decode_input(input, encoding)),
-            headers: Vec::new(),
-            columns: HashMap::new(),
+            input: BufReader::new(Box::new(decoded)),
+            columns: Columns::default(),
+            limits: options.limits,
             pending: None,
             objects: 0,
             done: false,
+            info: InputInfo::with_encoding(encoding),
         };
         match reader.peek()? {
             Some(b'[') => reader.input.consume(1),
@@ -54,16 +461,11 @@ impl<'a> JsonReader<'a> {
                 ))
             }
         }
-        if let Some(first) = reader.next_object()? {
-            reader.headers = first.keys().cloned().collect();
-            reader.columns = reader
-                .headers
-                .iter()
-                .enumerate()
-                .map(|(i, key)| (key.clone(), i))
-                .collect();
+        let mut first = Vec::new();
+        if reader.next_object(&mut first)? {
             reader.pending = Some(first);
         }
+        reader.columns.fixed = true;
         Ok(reader)
     }
 
@@ -95,10 +497,11 @@ impl<'a> JsonReader<'a> {
         }
     }
 
-    /// Reads past the `,` or `]` that follows the previous object, then the next object.
-    fn next_object(&mut self) -> Result<Option<Object>, FormatError> {
+    /// Reads past the `,` or `]` that follows the previous object, then the next object
+    /// into `cells`. Returns `false` after the last object.
+    fn next_object(&mut self, cells: &mut Vec<Cell>) -> Result<bool, FormatError> {
         if self.done {
-            return Ok(None);
+            return Ok(false);
         }
         let mut next = self.peek()?;
         if self.objects > 0 {
@@ -127,17 +530,36 @@ impl<'a> JsonReader<'a> {
                 self.input.consume(1);
                 self.done = true;
                 match self.peek()? {
-                    None => Ok(None),
+                    None => Ok(false),
                     Some(_) => Err(self.malformed(None, "unexpected data after the closing ]")),
                 }
             }
             Some(b'{') => {
                 self.objects += 1;
-                let parsed = {
-                    let mut de = serde_json::Deserializer::from_reader(&mut self.input);
-                    Object::deserialize(&mut de)
+                let place = Place {
+                    source: &self.source,
+                    row: self.objects,
+                    limits: &self.limits,
                 };
-                parsed.map(Some).map_err(|error| self.json_error(error))
+                let mut stop = None;
+                let mut budget = Budget {
+                    inner: &mut self.input,
+                    left: self.limits.max_line_bytes,
+                    exceeded: false,
+                };
+                let result = {
+                    let mut de = serde_json::Deserializer::from_reader(&mut budget);
+                    read_object(&mut de, &mut self.columns, cells, &place, &mut stop)
+                };
+                let exceeded = budget.exceeded;
+                match result {
+                    Ok(()) => Ok(true),
+                    Err(_) if exceeded => {
+                        Err(row_too_big(&self.source, Some(self.objects), &self.limits))
+                    }
+                    Err(error) if error.is_eof() && stop.is_none() => Err(self.unexpected_end()),
+                    Err(error) => Err(json_error(error, &self.source, self.objects, stop)),
+                }
             }
             Some(other) => Err(self.malformed(
                 Some(self.objects + 1),
@@ -148,29 +570,6 @@ impl<'a> JsonReader<'a> {
             )),
             None => Err(self.unexpected_end()),
         }
-    }
-
-    fn json_error(&self, error: serde_json::Error) -> FormatError {
-        let row = Some(self.objects);
-        if error.is_io() {
-            return self.io_error(error.into());
-        }
-        if error.is_eof() {
-            return self.unexpected_end();
-        }
-        // serde_json reports invalid UTF-8 in a string only this way.
-        let message = error.to_string();
-        if message.starts_with("invalid unicode code point") {
-            return FormatError::Encoding {
-                source_name: self.source.clone(),
-                row: self.objects,
-                encoding: "UTF-8".to_owned(),
-            };
-        }
-        // Its line and column count from the start of this object, so they would mislead.
-        let position = format!(" at line {} column {}", error.line(), error.column());
-        let message = message.strip_suffix(&position).unwrap_or(&message);
-        self.malformed(row, &format!("invalid JSON: {message}"))
     }
 
     fn unexpected_end(&self) -> FormatError {
@@ -193,37 +592,9 @@ impl<'a> JsonReader<'a> {
     }
 }
 
-/// What a JSON value starting with `byte` is, for an error message.
-fn describe(byte: u8) -> &'static str {
-    match byte {
-        b'"' => "a string",
-        b'[' => "an array",
-        b't' | b'f' => "a boolean",
-        b'n' => "null",
-        b'-' | b'0'..=b'9' => "a number",
-        _ => "not a JSON value",
-    }
-}
-
-/// The cell for a JSON value: scalars keep their type, nested values become their JSON text.
-fn to_cell(value: Value) -> Cell {
-    match value {
-        Value::Null => Cell::Empty,
-        Value::Bool(b) => Cell::Bool(b),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Cell::Int(i),
-            (None, Some(x)) => Cell::Float(x),
-            (None, None) => Cell::Text(n.to_string()),
-        },
-        Value::String(s) if s.is_empty() => Cell::Empty,
-        Value::String(s) => Cell::Text(s),
-        nested => Cell::Text(nested.to_string()),
-    }
-}
-
 impl RowReader for JsonReader<'_> {
     fn headers(&self) -> &[String] {
-        &self.headers
+        &self.columns.headers
     }
 
     fn source(&self) -> &str {
@@ -231,31 +602,179 @@ impl RowReader for JsonReader<'_> {
     }
 
     fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError> {
-        let object = match self.pending.take() {
-            Some(object) => object,
-            None => match self.next_object()? {
-                Some(object) => object,
-                None => return Ok(false),
-            },
-        };
-        row.number = self.objects;
-        row.cells.clear();
-        row.cells.resize(self.headers.len(), Cell::Empty);
-        for (key, value) in object {
-            let cell = self.columns.get(&key).and_then(|&i| row.cells.get_mut(i));
-            match cell {
-                Some(cell) => *cell = to_cell(value),
-                None => {
-                    return Err(self.malformed(
-                        Some(self.objects),
-                        &format!(
-                            "the key {key:?} is not in the first object, which sets the columns"
-                        ),
-                    ))
+        match self.pending.take() {
+            Some(cells) => {
+                row.cells = cells;
+                row.number = 1;
+                Ok(true)
+            }
+            None => {
+                if !self.next_object(&mut row.cells)? {
+                    return Ok(false);
                 }
+                row.number = self.objects;
+                Ok(true)
             }
         }
-        Ok(true)
+    }
+
+    fn info(&self) -> InputInfo {
+        self.info
+    }
+}
+
+/// Reads JSON Lines: one object per line, blank lines skipped. The first object's keys are
+/// the headers; a row's number is its line.
+pub(crate) struct JsonLinesReader<'a> {
+    source: String,
+    input: BufReader<Box<dyn Read + 'a>>,
+    columns: Columns,
+    limits: Limits,
+    /// The line being parsed.
+    line: Vec<u8>,
+    /// Lines read so far: the number of the last one.
+    lines: u64,
+    pending: Option<(u64, Vec<Cell>)>,
+    info: InputInfo,
+}
+
+/// Opens a JSON Lines reader and reads its first object, whose keys are the headers.
+pub(crate) fn open_lines_reader<'a>(
+    input: Box<dyn Read + 'a>,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<Box<dyn RowReader + 'a>, FormatError> {
+    let (decoded, encoding) = decode_input(input, options.encoding, Detection::Text, source)?;
+    let mut reader = JsonLinesReader {
+        source: source.to_owned(),
+        input: BufReader::new(Box::new(decoded)),
+        columns: Columns::default(),
+        limits: options.limits,
+        line: Vec::new(),
+        lines: 0,
+        pending: None,
+        info: InputInfo::with_encoding(encoding),
+    };
+    let mut first = Vec::new();
+    if let Some(number) = reader.next_object(&mut first)? {
+        reader.pending = Some((number, first));
+    }
+    reader.columns.fixed = true;
+    Ok(Box::new(reader))
+}
+
+impl JsonLinesReader<'_> {
+    /// Reads the next line that is not blank into `line`; returns its number.
+    fn next_line(&mut self) -> Result<Option<u64>, FormatError> {
+        loop {
+            self.line.clear();
+            let mut started = false;
+            loop {
+                let buf = match self.input.fill_buf() {
+                    Ok(buf) => buf,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(error) => {
+                        return Err(FormatError::Io {
+                            source_name: self.source.clone(),
+                            error,
+                        })
+                    }
+                };
+                if buf.is_empty() {
+                    break;
+                }
+                started = true;
+                let (chunk, ends) = match memchr::memchr(b'\n', buf) {
+                    Some(at) => (&buf[..at], Some(at + 1)),
+                    None => (buf, None),
+                };
+                if self.line.len() + chunk.len() > self.limits.max_line_bytes {
+                    return Err(row_too_big(
+                        &self.source,
+                        Some(self.lines + 1),
+                        &self.limits,
+                    ));
+                }
+                self.line.extend_from_slice(chunk);
+                let used = ends.unwrap_or(buf.len());
+                self.input.consume(used);
+                if ends.is_some() {
+                    break;
+                }
+            }
+            if !started {
+                return Ok(None);
+            }
+            self.lines += 1;
+            if !self.line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Some(self.lines));
+            }
+        }
+    }
+
+    /// Reads the next object into `cells`; returns its line, or `None` at the end.
+    fn next_object(&mut self, cells: &mut Vec<Cell>) -> Result<Option<u64>, FormatError> {
+        let Some(number) = self.next_line()? else {
+            return Ok(None);
+        };
+        let first = self.line.iter().copied().find(|b| !b.is_ascii_whitespace());
+        if first != Some(b'{') {
+            return Err(FormatError::Malformed {
+                source_name: self.source.clone(),
+                row: Some(number),
+                message: format!(
+                    "expected a JSON object on each line, but this line holds {}",
+                    describe(first.unwrap_or(b' '))
+                ),
+            });
+        }
+        let place = Place {
+            source: &self.source,
+            row: number,
+            limits: &self.limits,
+        };
+        let mut stop = None;
+        let mut de = serde_json::Deserializer::from_slice(&self.line);
+        let result = read_object(&mut de, &mut self.columns, cells, &place, &mut stop)
+            .and_then(|()| de.end());
+        match result {
+            Ok(()) => Ok(Some(number)),
+            Err(error) if error.is_eof() && stop.is_none() => Err(FormatError::Malformed {
+                source_name: self.source.clone(),
+                row: Some(number),
+                message: "the object does not end on its line".to_owned(),
+            }),
+            Err(error) => Err(json_error(error, &self.source, number, stop)),
+        }
+    }
+}
+
+impl RowReader for JsonLinesReader<'_> {
+    fn headers(&self) -> &[String] {
+        &self.columns.headers
+    }
+
+    fn source(&self) -> &str {
+        &self.source
+    }
+
+    fn read_row(&mut self, row: &mut Row) -> Result<bool, FormatError> {
+        if let Some((number, cells)) = self.pending.take() {
+            row.number = number;
+            row.cells = cells;
+            return Ok(true);
+        }
+        match self.next_object(&mut row.cells)? {
+            Some(number) => {
+                row.number = number;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn info(&self) -> InputInfo {
+        self.info
     }
 }
 
@@ -281,6 +800,34 @@ impl<'a> JsonWriter<'a> {
             rows: 0,
             line: String::new(),
         })
+    }
+
+    /// Counts the row and refuses one wider than the header.
+    fn check_width(&mut self, cells: &[Cell]) -> Result<(), FormatError> {
+        self.rows += 1;
+        if cells.len() > self.keys.len() {
+            return Err(FormatError::RowTooLong {
+                source_name: OUTPUT_NAME.to_owned(),
+                row: self.rows,
+                expected: self.keys.len(),
+                found: cells.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends the row as one JSON object to `line`.
+    fn push_object(&mut self, cells: &[Cell]) {
+        self.line.push('{');
+        for (i, key) in self.keys.iter().enumerate() {
+            if i > 0 {
+                self.line.push(',');
+            }
+            self.line.push_str(key);
+            self.line.push(':');
+            push_json_value(&mut self.line, cells.get(i).unwrap_or(&Cell::Empty));
+        }
+        self.line.push('}');
     }
 
     fn emit(&mut self, cells: &[Cell]) -> Result<(), FormatError> {
@@ -309,27 +856,11 @@ impl RowWriter for JsonWriter<'_> {
     }
 
     fn write_row(&mut self, cells: &[Cell]) -> Result<(), FormatError> {
-        self.rows += 1;
-        if cells.len() > self.keys.len() {
-            return Err(FormatError::RowTooLong {
-                source_name: OUTPUT_NAME.to_owned(),
-                row: self.rows,
-                expected: self.keys.len(),
-                found: cells.len(),
-            });
-        }
+        self.check_width(cells)?;
         self.line.clear();
         self.line
-            .push_str(if self.rows == 1 { "[\n{" } else { ",\n{" });
-        for (i, key) in self.keys.iter().enumerate() {
-            if i > 0 {
-                self.line.push(',');
-            }
-            self.line.push_str(key);
-            self.line.push(':');
-            push_json_value(&mut self.line, cells.get(i).unwrap_or(&Cell::Empty));
-        }
-        self.line.push('}');
+            .push_str(if self.rows == 1 { "[\n" } else { ",\n" });
+        self.push_object(cells);
         self.emit(cells)
     }
 
@@ -339,6 +870,40 @@ impl RowWriter for JsonWriter<'_> {
             .push_str(if self.rows == 0 { "[]\n" } else { "\n]\n" });
         self.emit(&[])?;
         self.out.finish()
+    }
+}
+
+/// Writes JSON Lines: one object per row, each on its own line. No rows is an empty file.
+pub(crate) struct JsonLinesWriter<'a> {
+    inner: JsonWriter<'a>,
+}
+
+/// Opens a JSON Lines writer.
+pub(crate) fn open_lines_writer<'a>(
+    output: Box<dyn Write + 'a>,
+    options: &WriteOptions,
+) -> Result<Box<dyn RowWriter + 'a>, FormatError> {
+    Ok(Box::new(JsonLinesWriter {
+        inner: JsonWriter::new(output, options.encoding)?,
+    }))
+}
+
+impl RowWriter for JsonLinesWriter<'_> {
+    fn write_header(&mut self, headers: &[String]) -> Result<(), FormatError> {
+        self.inner.write_header(headers)
+    }
+
+    fn write_row(&mut self, cells: &[Cell]) -> Result<(), FormatError> {
+        let writer = &mut self.inner;
+        writer.check_width(cells)?;
+        writer.line.clear();
+        writer.push_object(cells);
+        writer.line.push('\n');
+        writer.emit(cells)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(), FormatError> {
+        self.inner.out.finish()
     }
 }
 
@@ -364,7 +929,7 @@ fn push_json_value(out: &mut String, cell: &Cell) {
     }
 }
 
-fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -391,7 +956,7 @@ mod tests {
     use super::*;
 
     fn open(text: &[u8]) -> Result<JsonReader<'_>, FormatError> {
-        JsonReader::new(Box::new(text), "data.json", None)
+        JsonReader::new(Box::new(text), "data.json", &ReadOptions::default())
     }
 
     fn read_all(reader: &mut JsonReader<'_>) -> Result<Vec<Row>, FormatError> {
@@ -405,9 +970,13 @@ mod tests {
 
     fn error_of(text: &str) -> String {
         let result = open(text.as_bytes()).and_then(|mut reader| read_all(&mut reader));
+        describe_error(result)
+    }
+
+    fn describe_error<T: std::fmt::Debug>(result: Result<T, FormatError>) -> String {
         match result {
             Err(err @ FormatError::Malformed { .. }) => err.to_string(),
-            other => panic!("expected Malformed for {text:?}, got {other:?}"),
+            other => panic!("expected Malformed, got {other:?}"),
         }
     }
 
@@ -525,15 +1094,23 @@ mod tests {
     #[test]
     fn encoding_bom_and_invalid_utf8() {
         let latin1 = b"[{\"name\": \"voil\xE0\"}]";
-        let mut reader = JsonReader::new(
-            Box::new(&latin1[..]),
-            "l.json",
-            Some("latin1".parse().unwrap()),
-        )
-        .unwrap();
+        let given = |label: &str| ReadOptions {
+            encoding: Some(label.parse().unwrap()),
+            ..ReadOptions::default()
+        };
+        let mut reader =
+            JsonReader::new(Box::new(&latin1[..]), "l.json", &given("latin1")).unwrap();
+        assert_eq!(read_all(&mut reader).unwrap()[0].cells, [text("voilà")]);
+        let mut reader = open(latin1).unwrap();
+        assert_eq!(
+            reader.info().encoding.unwrap().encoding.name(),
+            "windows-1252"
+        );
         assert_eq!(read_all(&mut reader).unwrap()[0].cells, [text("voilà")]);
 
-        let err = open(latin1).err().unwrap();
+        let err = JsonReader::new(Box::new(&latin1[..]), "l.json", &given("utf-8"))
+            .err()
+            .unwrap();
         assert!(
             matches!(err, FormatError::Encoding { row: 1, .. }),
             "{err:?}"
@@ -609,6 +1186,189 @@ mod tests {
         assert!(
             matches!(&err, FormatError::Unencodable { value, .. } if value == "日本"),
             "{err:?}"
+        );
+    }
+
+    fn limited(max_line_bytes: usize, max_cell_bytes: usize) -> ReadOptions {
+        ReadOptions {
+            limits: Limits {
+                max_line_bytes,
+                max_cell_bytes,
+                ..Limits::default()
+            },
+            ..ReadOptions::default()
+        }
+    }
+
+    fn limit_error(reader: Result<JsonReader<'_>, FormatError>) -> FormatError {
+        match reader.and_then(|mut reader| read_all(&mut reader)) {
+            Err(err @ FormatError::LimitExceeded { .. }) => err,
+            other => panic!("expected LimitExceeded, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_hold_for_cells_objects_and_widths() {
+        let json = format!(
+            r#"[{{"a": 1, "b": "x"}}, {{"a": 2, "b": "{}"}}]"#,
+            "y".repeat(101)
+        );
+        let err = limit_error(JsonReader::new(
+            Box::new(json.as_bytes()),
+            "data.json",
+            &limited(10_000, 100),
+        ));
+        assert_eq!(
+            err.to_string(),
+            "data.json, row 2: the cell in column \"b\" exceeds the limit of 100 bytes (raise it with --max-cell-bytes or `limits.max_cell_bytes` in rowport.toml)"
+        );
+        // A nested value is measured as the text it becomes.
+        let json = format!(r#"[{{"a": [{}]}}]"#, vec!["1"; 60].join(","));
+        let err = limit_error(JsonReader::new(
+            Box::new(json.as_bytes()),
+            "data.json",
+            &limited(10_000, 100),
+        ));
+        assert!(
+            matches!(
+                err,
+                FormatError::LimitExceeded {
+                    flag: "--max-cell-bytes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // An object longer than the line limit, whatever it holds.
+        let json = format!(r#"[{{"a": 1}}, {{"a": [{}]}}]"#, vec!["0"; 600].join(","));
+        let err = limit_error(JsonReader::new(
+            Box::new(json.as_bytes()),
+            "data.json",
+            &limited(1000, 1 << 20),
+        ));
+        assert_eq!(
+            err.to_string(),
+            "data.json, row 2: the row exceeds the limit of 1000 bytes (raise it with --max-line-bytes or `limits.max_line_bytes` in rowport.toml)"
+        );
+        // Too many keys for the line limit.
+        let keys: Vec<String> = (0..20).map(|i| format!("\"k{i}\": 0")).collect();
+        let json = format!("[{{{}}}]", keys.join(","));
+        let err = limit_error(JsonReader::new(
+            Box::new(json.as_bytes()),
+            "data.json",
+            &limited(1024, 100),
+        ));
+        assert!(
+            matches!(
+                err,
+                FormatError::LimitExceeded {
+                    row: Some(1),
+                    flag: "--max-line-bytes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn nested_values_are_compact_json_text() {
+        let json = r#"[{"a": [ 1 , 2.5e300, -0.0, "q\"", null, [], {} ], "b": {"x": {"y": [true, false]}}}]"#;
+        let mut reader = open(json.as_bytes()).unwrap();
+        assert_eq!(
+            read_all(&mut reader).unwrap()[0].cells,
+            [
+                text(r#"[1,2.5e+300,-0.0,"q\"",null,[],{}]"#),
+                text(r#"{"x":{"y":[true,false]}}"#)
+            ]
+        );
+    }
+
+    fn read_lines(
+        text: &[u8],
+        options: &ReadOptions,
+    ) -> Result<(Vec<String>, Vec<Row>), FormatError> {
+        let mut reader = open_lines_reader(Box::new(text), "data.jsonl", options)?;
+        let headers = reader.headers().to_vec();
+        let mut rows = Vec::new();
+        let mut row = Row::default();
+        while reader.read_row(&mut row)? {
+            rows.push(row.clone());
+        }
+        Ok((headers, rows))
+    }
+
+    #[test]
+    fn reads_json_lines_numbered_by_line() {
+        let lines = b"{\"id\": 1, \"name\": \"Dune\", \"ok\": true}\r\n\n  \n{\"name\": \"Emma\", \"id\": 2}\n{\"id\": 3, \"ok\": null}";
+        let (headers, rows) = read_lines(lines, &ReadOptions::default()).unwrap();
+        assert_eq!(headers, ["id", "name", "ok"]);
+        let rows: Vec<_> = rows.into_iter().map(|r| (r.number, r.cells)).collect();
+        assert_eq!(
+            rows,
+            [
+                (1, vec![Cell::Int(1), text("Dune"), Cell::Bool(true)]),
+                (4, vec![Cell::Int(2), text("Emma"), Cell::Empty]),
+                (5, vec![Cell::Int(3), Cell::Empty, Cell::Empty]),
+            ]
+        );
+        let (headers, rows) = read_lines(b"\n\n", &ReadOptions::default()).unwrap();
+        assert!(headers.is_empty() && rows.is_empty());
+    }
+
+    #[test]
+    fn json_lines_mistakes_name_the_line() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"{\"a\": 1}\n[1]\n", "data.jsonl, row 2: expected a JSON object on each line, but this line holds an array"),
+            (b"{\"a\": 1}\n{\"a\": 2} x\n", "data.jsonl, row 2: invalid JSON: trailing characters"),
+            (b"{\"a\": 1}\n{\"a\":\n2}\n", "data.jsonl, row 2: the object does not end on its line"),
+            (b"{\"a\": 1}\n\n{\"b\": 1}\n", "data.jsonl, row 3: the key \"b\" is not in the first object, which sets the columns"),
+            (b"{\"a\": tru}\n", "data.jsonl, row 1: invalid JSON: expected ident"),
+        ];
+        for (text, message) in cases {
+            let err = read_lines(text, &ReadOptions::default()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                message,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn json_lines_limits() {
+        let text = format!("{{\"a\": 1}}\n{{\"a\": \"{}\"}}\n", "x".repeat(2000));
+        let err = read_lines(text.as_bytes(), &limited(1000, 1 << 20)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.jsonl, row 2: the row exceeds the limit of 1000 bytes (raise it with --max-line-bytes or `limits.max_line_bytes` in rowport.toml)"
+        );
+        let err = read_lines(text.as_bytes(), &limited(1 << 20, 100)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FormatError::LimitExceeded {
+                    row: Some(2),
+                    flag: "--max-cell-bytes",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn writes_json_lines() {
+        let mut buf = Vec::new();
+        let mut writer = open_lines_writer(Box::new(&mut buf), &WriteOptions::default()).unwrap();
+        writer.write_header(&["a".into(), "b".into()]).unwrap();
+        writer.write_row(&[Cell::Int(1), text("x\ny")]).unwrap();
+        writer.write_row(&[Cell::Empty]).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "{\"a\":1,\"b\":\"x\\ny\"}\n{\"a\":null,\"b\":null}\n"
         );
     }
 }

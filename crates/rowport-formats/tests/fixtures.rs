@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rowport_formats::{open_reader, Cell, Format, FormatError, ReadOptions, Row};
+use rowport_formats::{open_reader, Cell, EncodingSource, Format, FormatError, ReadOptions, Row};
 use serde_json::Value;
 
 fn fixture_dir(name: &str) -> Option<PathBuf> {
@@ -206,15 +206,28 @@ fn django_import_export_books() {
         assert_eq!(rows.first(), Some(&(2, first_row)), "{file}");
     }
 
-    // Without its encoding the Latin-1 file is refused, not mangled.
+    // Without its encoding, the Latin-1 file's encoding is detected.
     let bytes = fs::read(dir.join("books-ISO-8859-1.csv")).unwrap();
-    let err = read(
+    let mut reader = open_reader(
         Format::Csv,
-        &bytes,
+        Box::new(&bytes[..]),
         "books-ISO-8859-1.csv",
         &ReadOptions::default(),
     )
-    .unwrap_err();
+    .unwrap();
+    let used = reader.info().encoding.unwrap();
+    assert_eq!(used.encoding.name(), "windows-1252");
+    assert_eq!(used.source, EncodingSource::Detected);
+    let mut row = Row::default();
+    assert!(reader.read_row(&mut row).unwrap());
+    assert_eq!(row.cells[1], Cell::Text("Merci à toi".to_owned()));
+
+    // Told it is UTF-8, it is refused, not mangled.
+    let utf8 = ReadOptions {
+        encoding: Some("utf-8".parse().unwrap()),
+        ..ReadOptions::default()
+    };
+    let err = read(Format::Csv, &bytes, "books-ISO-8859-1.csv", &utf8).unwrap_err();
     assert_eq!(
         err.to_string(),
         "books-ISO-8859-1.csv, row 2: the text is not valid UTF-8"

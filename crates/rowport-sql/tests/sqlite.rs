@@ -328,13 +328,21 @@ fn inserts_report_each_new_key_whether_or_not_the_key_is_the_rowid() {
         vec![Value::Int(3), Value::Text("b".into())],
     ];
     assert_eq!(
-        keys(store.insert("keyed", &with_ids, &keyed_rows, Some("id")).unwrap()),
+        keys(
+            store
+                .insert("keyed", &with_ids, &keyed_rows, Some("id"))
+                .unwrap()
+        ),
         [Value::Int(7), Value::Int(3)]
     );
     let coded = ["code".to_owned(), "name".to_owned()];
     let coded_rows = vec![vec![Value::Text("x1".into()), Value::Text("a".into())]];
     assert_eq!(
-        keys(store.insert("coded", &coded, &coded_rows, Some("code")).unwrap()),
+        keys(
+            store
+                .insert("coded", &coded, &coded_rows, Some("code"))
+                .unwrap()
+        ),
         [Value::Text("x1".into())]
     );
 }

@@ -23,6 +23,18 @@
 //! Every table of the database is also a resource of its own name, with the defaults that
 //! introspection gives it; a `[resources.X]` entry refines or renames one. Unknown keys are
 //! an error that names them.
+//!
+//! A `[limits]` table raises or lowers the bounds that keep a hostile file from exhausting
+//! memory (command-line flags win over it):
+//!
+//! ```toml
+//! [limits]
+//! max_line_bytes = "256MiB"          # a size: bytes, or with a unit (KiB, MiB, GiB, MB, …)
+//! max_cell_bytes = "64MiB"
+//! max_decompressed_bytes = "8GiB"
+//! max_compression_ratio = 500
+//! max_cells = 1_000_000_000
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,7 +47,7 @@ use crate::resource::Resource;
 use crate::store::{Store, StoreError, StoreErrorKind, TableSchema};
 use crate::value::{Value, ValueKind};
 use crate::widgets::{self, Widget};
-use rowport_formats::Cell;
+use rowport_formats::{Cell, Limits};
 
 /// A `rowport.toml` that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +100,77 @@ pub struct Config {
     /// Declared resources by name.
     #[serde(default)]
     pub resources: BTreeMap<String, ResourceConfig>,
+    /// The `[limits]` table.
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Where the file was read from (empty for a config built in code).
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// The `[limits]` table: each key, when set, replaces the default of the
+/// [`Limits`] field of the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The longest row (line or record) of a text file.
+    pub max_line_bytes: Option<Size>,
+    /// The longest single cell.
+    pub max_cell_bytes: Option<Size>,
+    /// The most a compressed workbook may expand to.
+    pub max_decompressed_bytes: Option<Size>,
+    /// The highest ratio of expanded to compressed size of one archive member.
+    pub max_compression_ratio: Option<u64>,
+    /// The most cells a worksheet may declare or hold.
+    pub max_cells: Option<u64>,
+}
+
+impl LimitsConfig {
+    /// `limits` with the values this table sets.
+    pub fn apply(&self, limits: Limits) -> Limits {
+        let bytes = |size: Option<Size>, default: usize| {
+            size.map_or(default, |s| usize::try_from(s.0).unwrap_or(usize::MAX))
+        };
+        Limits {
+            max_line_bytes: bytes(self.max_line_bytes, limits.max_line_bytes),
+            max_cell_bytes: bytes(self.max_cell_bytes, limits.max_cell_bytes),
+            max_decompressed_bytes: self
+                .max_decompressed_bytes
+                .map_or(limits.max_decompressed_bytes, |s| s.0),
+            max_compression_ratio: self
+                .max_compression_ratio
+                .unwrap_or(limits.max_compression_ratio),
+            max_cells: self.max_cells.unwrap_or(limits.max_cells),
+        }
+    }
+}
+
+/// A number of bytes, written in `rowport.toml` as an integer or as text with a unit
+/// (`"64MiB"`, see [`rowport_formats::parse_size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(
+    /// The number of bytes.
+    pub u64,
+);
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Bytes(bytes)) => Ok(Size(bytes)),
+            Ok(Raw::Text(text)) => rowport_formats::parse_size(&text)
+                .map(Size)
+                .map_err(serde::de::Error::custom),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a size: a number of bytes, or text such as \"64MiB\"",
+            )),
+        }
+    }
 }
 
 /// One `[resources.NAME]` table.
@@ -582,4 +662,65 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod limits_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("rowport.toml"))
+    }
+
+    #[test]
+    fn limits_take_sizes_with_units_or_bytes() {
+        let config = parse(
+            "[limits]\nmax_line_bytes = \"256MiB\"\nmax_cell_bytes = 1024\n\
+             max_decompressed_bytes = \"1.5GiB\"\nmax_compression_ratio = 50\nmax_cells = 1_000\n",
+        )
+        .unwrap();
+        let limits = config.limits.apply(Limits::default());
+        assert_eq!(
+            limits,
+            Limits {
+                max_line_bytes: 256 << 20,
+                max_cell_bytes: 1024,
+                max_decompressed_bytes: 3 << 29,
+                max_compression_ratio: 50,
+                max_cells: 1000,
+            }
+        );
+    }
+
+    #[test]
+    fn unset_limits_keep_their_defaults() {
+        let config = parse("[limits]\nmax_cells = 7\n").unwrap();
+        let limits = config.limits.apply(Limits::default());
+        assert_eq!(limits.max_cells, 7);
+        assert_eq!(limits.max_line_bytes, Limits::default().max_line_bytes);
+        assert_eq!(
+            parse("").unwrap().limits.apply(Limits::default()),
+            Limits::default()
+        );
+    }
+
+    #[test]
+    fn bad_limits_are_named_with_their_line() {
+        let err = parse("[limits]\nmax_line_bytes = \"lots\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "rowport.toml: line 2: \"lots\" is not a size (expected a number of bytes, optionally with a unit: 512KiB, 64MiB, 4GiB, 10MB)"
+        );
+        let err = parse("[limits]\nmax_cell_bytse = 5\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rowport.toml: line 2: unknown field `max_cell_bytse`"),
+            "{err}"
+        );
+        let err = parse("[limits]\nmax_cells = \"many\"\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("rowport.toml: line 2:"),
+            "{err}"
+        );
+    }
 }

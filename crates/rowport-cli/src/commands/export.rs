@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use rowport::{Context, ExportOptions};
-use rowport_formats::{open_writer, Format, WriteOptions};
+use rowport_formats::{open_writer, Format, FormatError, WriteOptions};
 
 use super::{open_session, parse_encoding, temp_beside};
 use crate::cli::{ExportArgs, GlobalArgs};
@@ -17,9 +17,17 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         .format
         .parse()
         .map_err(|e: rowport_formats::UnknownFormat| Failure::usage(e.to_string()))?;
+    if !format.writable() {
+        return Err(Failure::from(FormatError::ReadOnly { format }).into());
+    }
+    if args.delimiter.is_some() && !matches!(format, Format::Csv | Format::Tsv) {
+        return Err(
+            Failure::usage(format!("--delimiter applies to csv and tsv, not {format}")).into(),
+        );
+    }
     let write_options = WriteOptions {
         encoding: parse_encoding(args.encoding.as_deref())?,
-        ..WriteOptions::default()
+        delimiter: args.delimiter,
     };
     let mut session = open_session(global, &args.resource)?;
     let options = ExportOptions {
@@ -29,7 +37,8 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
     let rows = match &args.output {
         None => {
             let stdout = std::io::stdout().lock();
-            let writer = open_writer(format, Box::new(BufWriter::new(stdout)), &write_options)?;
+            let writer = open_writer(format, Box::new(BufWriter::new(stdout)), &write_options)
+                .map_err(Failure::from)?;
             rowport::export(&session.resource, session.store.as_mut(), writer, &options)
                 .map_err(Failure::from)?
         }
@@ -40,7 +49,8 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
                     format,
                     Box::new(BufWriter::with_capacity(1 << 16, temp.as_file_mut())),
                     &write_options,
-                )?;
+                )
+                .map_err(Failure::from)?;
                 rowport::export(&session.resource, session.store.as_mut(), writer, &options)
                     .map_err(Failure::from)?
             };

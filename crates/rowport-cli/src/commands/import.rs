@@ -1,15 +1,17 @@
 //! `rowport import RESOURCE FILE`: read a file, import its rows, report.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Cursor, Read, Write};
 
 use anyhow::Result;
 use rowport::{Context, ImportOptions, ImportResult, RowOutcome};
-use rowport_formats::{open_reader, Format, ReadOptions};
+use rowport_formats::{
+    open_reader, sniff_format, EncodingSource, Format, Limits, ReadOptions, SNIFF_BYTES,
+};
 use serde::Serialize;
 
 use super::{display_name, open_session, parse_encoding};
-use crate::cli::{GlobalArgs, ImportArgs};
+use crate::cli::{GlobalArgs, ImportArgs, LimitArgs};
 use crate::failure::{ExitCode, Failure};
 
 /// Row errors printed on the terminal before the rest are only counted.
@@ -21,39 +23,75 @@ const PREVIEW_ROWS: usize = 20;
 pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
     let stdin = args.file.as_os_str() == "-";
     let file_name = display_name(&args.file);
-    let format = match &args.format {
-        Some(name) => name
-            .parse::<Format>()
-            .map_err(|e| Failure::usage(e.to_string()))?,
-        None if stdin => {
-            return Err(Failure::usage("cannot tell the format of standard input")
-                .hint("pass --format csv, tsv or json")
-                .into())
-        }
-        None => Format::from_path(&args.file).ok_or_else(|| {
-            Failure::usage(format!(
-                "cannot tell the format of {file_name} from its name"
-            ))
-            .hint("pass --format csv, tsv or json")
-        })?,
-    };
-    let options = ReadOptions {
-        encoding: parse_encoding(args.encoding.as_deref())?,
-        ..ReadOptions::default()
-    };
+    let given_format = args
+        .format
+        .as_deref()
+        .map(|name| {
+            name.parse::<Format>()
+                .map_err(|e| Failure::usage(e.to_string()))
+        })
+        .transpose()?;
+    let encoding = parse_encoding(args.encoding.as_deref())?;
     let mut session = open_session(global, &args.resource)?;
-    let input: Box<dyn Read> = if stdin {
+    let mut input: Box<dyn Read> = if stdin {
         Box::new(BufReader::new(std::io::stdin()))
     } else {
-        let file = File::open(&args.file).map_err(|e| {
-            Failure::new(
-                ExitCode::Io,
-                format!("cannot read {file_name}: {}", io_reason(&e)),
-            )
-        })?;
+        let file = File::open(&args.file).map_err(|e| cannot_read(&file_name, &e))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
+    let by_name = given_format.or_else(|| {
+        if stdin {
+            None
+        } else {
+            Format::from_path(&args.file)
+        }
+    });
+    let format = match by_name {
+        Some(format) => format,
+        None => {
+            // No format given and no extension that names one: the first bytes decide.
+            let mut prefix = Vec::new();
+            input
+                .by_ref()
+                .take(SNIFF_BYTES as u64)
+                .read_to_end(&mut prefix)
+                .map_err(|e| cannot_read(&file_name, &e))?;
+            let format = sniff_format(&prefix).ok_or_else(|| {
+                Failure::usage(format!(
+                    "cannot tell the format of {file_name} from its name or its content"
+                ))
+                .hint("pass --format csv, tsv, json, jsonl, yaml, html, xlsx, xls or ods")
+            })?;
+            input = Box::new(Cursor::new(prefix).chain(input));
+            eprintln!("note: {file_name} read as {format}, from its content (pass --format to choose another)");
+            format
+        }
+    };
+    if (args.delimiter.is_some() || args.quote.is_some())
+        && !matches!(format, Format::Csv | Format::Tsv)
+    {
+        return Err(Failure::usage(format!(
+            "--delimiter and --quote apply to csv and tsv files, and {file_name} is read as {format}"
+        ))
+        .into());
+    }
+    let options = ReadOptions {
+        encoding,
+        delimiter: args.delimiter,
+        quote: args.quote,
+        limits: limits(&args.limits, session.limits),
+        ..ReadOptions::default()
+    };
     let mut reader = open_reader(format, input, &file_name, &options).map_err(Failure::from)?;
+    let info = reader.info();
+    if let Some(used) = info.encoding.filter(|used| !used.encoding.is_utf8()) {
+        let how = match used.source {
+            EncodingSource::Detected => "detected; pass --encoding to choose another",
+            EncodingSource::Declared => "declared in the file",
+            source => source.as_str(),
+        };
+        eprintln!("note: {file_name} read as {} ({how})", used.encoding);
+    }
     let import_options = ImportOptions {
         dry_run: args.dry_run,
         skip_invalid: args.skip_invalid,
@@ -79,6 +117,13 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         let out = JsonReport {
             file: &file_name,
             resource: &session.resource.name,
+            format: format.name(),
+            encoding: info.encoding.map(|used| EncodingReport {
+                name: used.encoding.name(),
+                source: used.source.as_str(),
+            }),
+            delimiter: info.delimiter.map(|b| char::from(b).to_string()),
+            quote: info.quote.map(|b| char::from(b).to_string()),
             result: &result,
         };
         let mut stdout = std::io::stdout().lock();
@@ -92,12 +137,51 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
     })
 }
 
+/// The limits of an import: the flags, over the config's `[limits]`, over the defaults.
+fn limits(args: &LimitArgs, base: Limits) -> Limits {
+    let bytes = |flag: Option<u64>, base: usize| {
+        flag.map_or(base, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    Limits {
+        max_line_bytes: bytes(args.max_line_bytes, base.max_line_bytes),
+        max_cell_bytes: bytes(args.max_cell_bytes, base.max_cell_bytes),
+        max_decompressed_bytes: args
+            .max_decompressed_bytes
+            .unwrap_or(base.max_decompressed_bytes),
+        max_compression_ratio: args
+            .max_compression_ratio
+            .unwrap_or(base.max_compression_ratio),
+        max_cells: args.max_cells.unwrap_or(base.max_cells),
+    }
+}
+
+fn cannot_read(file_name: &str, e: &std::io::Error) -> Failure {
+    Failure::new(
+        ExitCode::Io,
+        format!("cannot read {file_name}: {}", io_reason(e)),
+    )
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     file: &'a str,
     resource: &'a str,
+    /// The format the file was read as.
+    format: &'static str,
+    /// The text encoding used and how it was chosen; null for workbooks.
+    encoding: Option<EncodingReport>,
+    /// The CSV/TSV delimiter and quote used; null for other formats.
+    delimiter: Option<String>,
+    quote: Option<String>,
     #[serde(flatten)]
     result: &'a ImportResult,
+}
+
+#[derive(Serialize)]
+struct EncodingReport {
+    name: &'static str,
+    /// `given`, `byte-order mark`, `declared` or `detected`.
+    source: &'static str,
 }
 
 /// The human report on stderr: row errors, the summary line, what was committed.

@@ -66,17 +66,23 @@ fn database_url(global: &GlobalArgs, config: &Config) -> String {
     }
 }
 
-/// What every data command needs: the config, an open store, the resource.
+/// What every data command needs: an open store, the resource, and the config's limits.
 struct Session {
     store: Box<dyn Store>,
     resource: Resource,
+    /// The default limits with the config's `[limits]` applied.
+    limits: rowport_formats::Limits,
 }
 
 fn open_session(global: &GlobalArgs, resource: &str) -> Result<Session, Failure> {
     let config = load_config(global)?;
     let mut store = rowport_sql::connect(&database_url(global, &config), false)?;
     let resource = config.resource(resource, store.as_mut())?;
-    Ok(Session { store, resource })
+    Ok(Session {
+        store,
+        resource,
+        limits: config.limits.apply(rowport_formats::Limits::default()),
+    })
 }
 
 /// The name a path is shown by in messages: as the user gave it, or `standard input`.

@@ -6,7 +6,9 @@
 //! panic, a `Debug` dump, a type name), whatever the test asserts besides.
 #![allow(dead_code)] // each test binary uses its own subset of these helpers
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use assert_cmd::Command;
 pub use rowport_testkit::Backend;
@@ -264,6 +266,52 @@ impl Sandbox {
         run(command)
     }
 
+    /// `rowport --db sqlite://…/test.db ARGS…` with its address space capped at `cap_kib`
+    /// KiB (`ulimit -v`), reading `stdin` as the test streams it. A run that needs more
+    /// memory than the cap dies (Rust aborts when an allocation fails), which this reports
+    /// as a test failure rather than as a run.
+    pub fn rowport_capped(&self, cap_kib: u64, args: &[&str], stdin: Stream) -> Run {
+        let binary = assert_cmd::cargo::cargo_bin("rowport");
+        let url = self.url();
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -v {cap_kib} && exec \"$0\" \"$@\""))
+            .arg(&binary)
+            .args(["--db", url.as_str()])
+            .args(args)
+            .current_dir(self.root())
+            .env_remove("ROWPORT_DATABASE_URL")
+            .env_remove("RUST_BACKTRACE")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start rowport under bash");
+        let mut pipe = child.stdin.take().expect("the child's standard input");
+        // The child stops reading at its first error; the write then fails, which ends this.
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_to(&mut pipe);
+        });
+        let output = child.wait_with_output().expect("wait for rowport");
+        feeder.join().expect("the feeding thread ends");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let Some(code) = output.status.code() else {
+            panic!(
+                "rowport was killed ({}), most likely for going past the memory cap of {cap_kib} KiB\n--- stderr\n{stderr}",
+                output.status
+            );
+        };
+        let run = Run {
+            code,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr,
+            stdout_bytes: output.stdout,
+        };
+        run.assert_no_internals();
+        run
+    }
+
     fn command(&self, dir: &Path, args: &[&str]) -> Command {
         let mut command = Command::cargo_bin("rowport").expect("the rowport binary is built");
         command
@@ -273,6 +321,59 @@ impl Sandbox {
             .env("NO_COLOR", "1")
             .args(args);
         command
+    }
+}
+
+/// The address-space cap, in KiB, that the hostile-file tests run rowport under. Far less
+/// than their inputs would need if a limit did not hold; `hostile.rs` checks first that an
+/// ordinary import fits under it.
+pub const MEMORY_CAP_KIB: u64 = 512 * 1024;
+
+/// An input streamed to a child's standard input without ever being held whole: `head`,
+/// then `body` repeated until `body_bytes` bytes of it have gone, then `tail`.
+pub struct Stream {
+    pub head: Vec<u8>,
+    pub body: Vec<u8>,
+    pub body_bytes: u64,
+    pub tail: Vec<u8>,
+}
+
+impl Stream {
+    /// A small input, given whole.
+    pub fn bytes(bytes: impl Into<Vec<u8>>) -> Stream {
+        Stream {
+            head: bytes.into(),
+            body: Vec::new(),
+            body_bytes: 0,
+            tail: Vec::new(),
+        }
+    }
+
+    /// `head`, then `body` repeated for `body_bytes` bytes, then `tail`.
+    pub fn repeat(head: &str, body: &str, body_bytes: u64, tail: &str) -> Stream {
+        Stream {
+            head: head.as_bytes().to_vec(),
+            body: body.as_bytes().to_vec(),
+            body_bytes,
+            tail: tail.as_bytes().to_vec(),
+        }
+    }
+
+    fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(&self.head)?;
+        if !self.body.is_empty() {
+            // Whole copies of the body in 1 MiB blocks, then the rest of the last copy.
+            let copies = ((1 << 20) / self.body.len()).max(1);
+            let block = self.body.repeat(copies);
+            let mut left = self.body_bytes;
+            while left > 0 {
+                let n = left.min(block.len() as u64) as usize;
+                out.write_all(&block[..n])?;
+                left -= n as u64;
+            }
+        }
+        out.write_all(&self.tail)?;
+        out.flush()
     }
 }
 
