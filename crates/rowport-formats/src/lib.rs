@@ -40,6 +40,7 @@ pub use cell::Cell;
 pub use encoding::{Encoding, EncodingError};
 pub use error::FormatError;
 pub use format::{Format, UnknownFormat};
+pub use spreadsheet::excel_serial_to_datetime;
 
 use std::io::{Read, Write};
 
