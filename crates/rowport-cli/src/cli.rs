@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rowport_formats::SheetRef;
 
 /// Move rows between files and databases, with validation, lookups, a diff preview and
 /// all-or-nothing commits.
@@ -54,6 +55,10 @@ pub struct ImportArgs {
     /// The file's text encoding, e.g. latin1, windows-1252, utf-16le [default: utf-8]
     #[arg(long, value_name = "ENCODING")]
     pub encoding: Option<String>,
+
+    /// The worksheet of a workbook (xlsx, xls, ods), by name or 0-based position [default: the active sheet]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<SheetRef>,
 
     /// Run the whole import, then roll it back: nothing is committed.
     #[arg(long, short = 'n')]

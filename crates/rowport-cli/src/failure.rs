@@ -105,6 +105,7 @@ impl From<FormatError> for Failure {
             FormatError::Io { .. } => Failure::new(ExitCode::Io, e.to_string()),
             FormatError::Encoding { .. } => Failure::new(ExitCode::Data, e.to_string())
                 .hint("pass --encoding with the file's encoding, e.g. --encoding latin1"),
+            FormatError::ReadOnly { .. } => Failure::usage(e.to_string()),
             _ => Failure::new(ExitCode::Data, e.to_string()),
         }
     }

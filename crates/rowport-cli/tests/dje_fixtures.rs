@@ -327,16 +327,3 @@ fn books_no_headers_csv_is_refused_naming_its_columns() {
         .stderr_contains("books-no-headers.csv: no column matches a field of \"book\" (the file's columns are: abc;");
     assert!(sandbox.query("SELECT * FROM book").is_empty());
 }
-
-#[test]
-fn spreadsheet_fixtures_are_refused_as_an_unknown_format() {
-    let Some((fixtures, sandbox)) = setup() else {
-        return;
-    };
-    for file in ["books.xls", "books.xlsx"] {
-        import(&fixtures, &sandbox, "book", file, &[])
-            .expect_code(2)
-            .stderr_contains(file);
-    }
-    assert!(sandbox.query("SELECT * FROM book").is_empty());
-}

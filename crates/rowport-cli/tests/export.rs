@@ -325,9 +325,9 @@ fn unknown_resource_far_from_any_name_suggests_nothing() {
 #[test]
 fn unknown_export_format_is_a_usage_error() {
     let sandbox = library_with_books();
-    let run = sandbox.rowport(&["export", "xls", "book", "-o", "out.xls"]);
-    run.expect_code(2).stderr_contains("\"xls\"");
-    assert!(!sandbox.path("out.xls").exists());
+    let run = sandbox.rowport(&["export", "docx", "book", "-o", "out.docx"]);
+    run.expect_code(2).stderr_contains("\"docx\"");
+    assert!(!sandbox.path("out.docx").exists());
 }
 
 #[test]

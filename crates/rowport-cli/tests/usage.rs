@@ -42,8 +42,8 @@ fn assert_error_then_hints(stderr: &str) {
 #[test]
 fn unknown_import_format_exits_2() {
     let sandbox = books_sandbox();
-    let run = sandbox.rowport(&["import", "book", "books.csv", "--format", "xls"]);
-    run.expect_code(2).stderr_contains("\"xls\"");
+    let run = sandbox.rowport(&["import", "book", "books.csv", "--format", "docx"]);
+    run.expect_code(2).stderr_contains("\"docx\"");
     assert_error_then_hints(&run.stderr);
     assert_book_table_empty(&sandbox);
 }

@@ -17,6 +17,9 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         .format
         .parse()
         .map_err(|e: rowport_formats::UnknownFormat| Failure::usage(e.to_string()))?;
+    if !format.writable() {
+        return Err(Failure::from(rowport_formats::FormatError::ReadOnly { format }).into());
+    }
     let write_options = WriteOptions {
         encoding: parse_encoding(args.encoding.as_deref())?,
         ..WriteOptions::default()

@@ -37,8 +37,16 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
             .hint("pass --format csv, tsv or json")
         })?,
     };
+    if args.sheet.is_some() && !matches!(format, Format::Xlsx | Format::Xls | Format::Ods) {
+        return Err(Failure::usage(format!(
+            "--sheet chooses a worksheet of a workbook, and {file_name} is read as {format}"
+        ))
+        .hint("leave out --sheet, or pass --format xlsx, xls or ods")
+        .into());
+    }
     let options = ReadOptions {
         encoding: parse_encoding(args.encoding.as_deref())?,
+        sheet: args.sheet.clone(),
         ..ReadOptions::default()
     };
     let mut session = open_session(global, &args.resource)?;

@@ -8,7 +8,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
-/// Bytes of text kept in memory before the rest goes to disk.
+/// Bytes of texts (and of their index) kept in memory before the rest goes to disk.
 const MEMORY_BUDGET: usize = 16 << 20;
 
 #[derive(Default)]
@@ -41,7 +41,9 @@ impl SharedStrings {
 
     /// Adds the next text.
     pub(crate) fn push(&mut self, text: &str) -> io::Result<()> {
-        if self.spill.is_none() && self.text.len() + text.len() <= MEMORY_BUDGET {
+        // The budget counts the index too: millions of tiny texts cost more in ends.
+        let in_memory = self.text.len() + 4 * self.ends.len();
+        if self.spill.is_none() && in_memory + text.len() + 4 <= MEMORY_BUDGET {
             self.text.push_str(text);
             self.ends.push(self.text.len() as u32);
             return Ok(());
@@ -156,7 +158,7 @@ mod tests {
     #[test]
     fn texts_past_the_budget_come_back_from_disk() {
         let mut strings = SharedStrings::default();
-        let big = "x".repeat(MEMORY_BUDGET - 3);
+        let big = "x".repeat(MEMORY_BUDGET - 3 - 8);
         strings.push("abc").unwrap();
         strings.push(&big).unwrap();
         strings.push("spilled").unwrap();

@@ -372,7 +372,11 @@ impl<R: Read> BufRead for Bounded<R> {
         if self.used > self.max {
             return Err(Stop::Token.into_io());
         }
-        self.inner.fill_buf()
+        // Never more than one byte past the limit, so that a token that reaches it asks
+        // for more, and is refused, whatever the buffer's size.
+        let room = self.max.saturating_sub(self.used).saturating_add(1);
+        let available = self.inner.fill_buf()?;
+        Ok(&available[..available.len().min(room)])
     }
 
     fn consume(&mut self, amount: usize) {
