@@ -6,7 +6,9 @@
 //!
 //! Row numbers follow the file: for CSV and TSV a row's number is the line on which its
 //! record starts (the header is line 1, so the first data row of a plain file is row 2);
-//! for JSON it is the 1-based position of the object in the array.
+//! for JSON it is the 1-based position of the object in the array; for a workbook (XLSX,
+//! XLS, ODS) it is the spreadsheet's own row number, so the header is row 1 when it is the
+//! sheet's first row.
 //!
 //! ```
 //! use rowport_formats::{open_reader, Format, ReadOptions, Row};

@@ -18,7 +18,7 @@ use chrono::{NaiveDateTime, Timelike};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::spreadsheet::{column_name, offset_datetime_text};
+use crate::spreadsheet::{column_label, offset_datetime_text};
 use crate::transcode::{output_io_error, OUTPUT_NAME};
 use crate::{Cell, FormatError, RowWriter, WriteOptions};
 
@@ -244,10 +244,7 @@ impl RowWriter for OdsWriter<'_> {
 
 /// The error for a control character XML cannot hold.
 fn bad_character(headers: &[String], row: u64, column: usize, c: char) -> FormatError {
-    let place = match headers.get(column) {
-        Some(header) if !header.is_empty() => format!("column \"{header}\""),
-        _ => format!("column {}", column_name(column)),
-    };
+    let place = column_label(headers, column);
     FormatError::Malformed {
         source_name: OUTPUT_NAME.to_owned(),
         row: Some(row),

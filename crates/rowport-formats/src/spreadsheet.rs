@@ -242,6 +242,14 @@ pub(crate) fn column_name(mut column: usize) -> String {
     String::from_utf8(letters).unwrap_or_default()
 }
 
+/// A column as messages name it: by its header, else by its letters.
+pub(crate) fn column_label(headers: &[String], column: usize) -> String {
+    match headers.get(column) {
+        Some(header) if !header.is_empty() => format!("column \"{header}\""),
+        _ => format!("column {}", column_name(column)),
+    }
+}
+
 /// What a cell's number format shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shown {

@@ -20,14 +20,13 @@ use chrono::{NaiveTime, Timelike};
 use rust_xlsxwriter::{Format as Style, Workbook, XlsxError};
 
 use crate::spreadsheet::{
-    column_name, datetime_to_excel_serial, offset_datetime_text, time_to_fraction,
+    column_label, datetime_to_excel_serial, offset_datetime_text, time_to_fraction, MAX_COLUMNS,
 };
 use crate::transcode::{output_io_error, OUTPUT_NAME};
 use crate::{Cell, FormatError, RowWriter, WriteOptions};
 
-/// The most rows and columns a worksheet has.
+/// The most rows a worksheet has.
 const MAX_ROWS: u64 = 1_048_576;
-const MAX_COLUMNS: usize = 16_384;
 
 /// Integers beyond this lose digits in a float.
 const EXACT_INTEGER: i64 = 1 << 53;
@@ -83,10 +82,7 @@ struct XlsxWriter<'a> {
 /// The error for what rust_xlsxwriter refused, at data row `row` (0 for the header) and
 /// column `column`.
 fn refused(headers: &[String], error: XlsxError, row: u64, column: usize) -> FormatError {
-    let place = match headers.get(column) {
-        Some(header) if !header.is_empty() => format!("column \"{header}\""),
-        _ => format!("column {}", column_name(column)),
-    };
+    let place = column_label(headers, column);
     let message = match error {
         XlsxError::IoError(error) => return output_io_error(error),
         XlsxError::MaxStringLengthExceeded => format!(
@@ -115,30 +111,29 @@ impl XlsxWriter<'_> {
                 Some(Cell::DateTime(_)) => 20.0,
                 Some(Cell::Text(t)) if offset_datetime_text(t).is_some() => 20.0,
                 Some(Cell::Date(_)) => 11.0,
-                Some(Cell::Time(_)) => 10.0,
                 _ => 10.0,
             };
             let width = header_width.max(value_width).min(60.0);
             let sheet = self
                 .workbook
                 .worksheet_from_index(0)
-                .map_err(|e| self_error(e, column))?;
+                .map_err(workbook_error)?;
             sheet
                 .set_column_width(column as u16, width)
-                .map_err(|e| self_error(e, column))?;
+                .map_err(workbook_error)?;
         }
         Ok(())
     }
 }
 
 /// An error of the workbook itself, outside any cell.
-fn self_error(error: XlsxError, column: usize) -> FormatError {
+fn workbook_error(error: XlsxError) -> FormatError {
     match error {
         XlsxError::IoError(error) => output_io_error(error),
         other => FormatError::Malformed {
             source_name: OUTPUT_NAME.to_owned(),
             row: None,
-            message: format!("column {}: {other}", column_name(column)),
+            message: format!("the workbook cannot be written ({other})"),
         },
     }
 }
@@ -159,7 +154,7 @@ impl RowWriter for XlsxWriter<'_> {
         let sheet = self
             .workbook
             .worksheet_from_index(0)
-            .map_err(|e| self_error(e, 0))?;
+            .map_err(workbook_error)?;
         for (column, header) in headers.iter().enumerate() {
             if let Err(e) = sheet.write_string_with_format(
                 0,
@@ -201,7 +196,7 @@ impl RowWriter for XlsxWriter<'_> {
         let sheet = self
             .workbook
             .worksheet_from_index(0)
-            .map_err(|e| self_error(e, 0))?;
+            .map_err(workbook_error)?;
         for (column, cell) in cells.iter().enumerate() {
             let col = column as u16;
             let written = match cell {
@@ -259,7 +254,7 @@ impl RowWriter for XlsxWriter<'_> {
         let mut file = tempfile::tempfile().map_err(output_io_error)?;
         self.workbook
             .save_to_writer(&mut file)
-            .map_err(|e| self_error(e, 0))?;
+            .map_err(workbook_error)?;
         file.seek(SeekFrom::Start(0)).map_err(output_io_error)?;
         io::copy(&mut file, &mut self.output).map_err(output_io_error)?;
         self.output.flush().map_err(output_io_error)

@@ -22,7 +22,8 @@ pub(crate) struct OdsSheet {
     depth: usize,
     done: bool,
     cells_seen: u64,
-    /// A repeated row still to hand out: its cells, its next number, how many times more.
+    /// A repeated row still to hand out: its cells, the last column past the header that
+    /// holds a value, and how many times more.
     repeat: Option<(Vec<Cell>, Option<usize>, u64)>,
     text: String,
 }
