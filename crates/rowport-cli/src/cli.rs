@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rowport_formats::SheetRef;
 
 /// Move rows between files and databases, with validation, lookups, a diff preview and
 /// all-or-nothing commits.
@@ -62,6 +63,9 @@ pub struct ImportArgs {
     /// CSV/TSV quote character [default: sniffed: " or ']
     #[arg(long, value_name = "CHAR", value_parser = parse_char)]
     pub quote: Option<u8>,
+    /// The worksheet of a workbook (xlsx, xls, ods), by name or 0-based position [default: the active sheet]
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<SheetRef>,
 
     /// Run the whole import, then roll it back: nothing is committed.
     #[arg(long, short = 'n')]

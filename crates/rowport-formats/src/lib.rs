@@ -7,7 +7,9 @@
 //! Row numbers follow the file: for CSV, TSV and JSON Lines a row's number is the line on
 //! which its record starts (the header is line 1, so the first data row of a plain CSV file is
 //! row 2); for JSON and YAML it is the 1-based position of the object in the list; for HTML
-//! the position of the row in the table, the header row being row 1.
+//! the position of the row in the table, the header row being row 1; for a workbook (XLSX,
+//! XLS, ODS) the spreadsheet's own row number, so the header is row 1 when it is the sheet's
+//! first row.
 //!
 //! Text is decoded from the encoding given in [`ReadOptions::encoding`], else the one a
 //! byte-order mark names, else the one detected from the first 64 KiB (see
@@ -51,6 +53,7 @@ pub use error::FormatError;
 pub use format::{Format, UnknownFormat};
 pub use limits::{format_size, parse_size, SizeError};
 pub use sniff::{sniff_format, SNIFF_BYTES};
+pub use spreadsheet::excel_serial_to_datetime;
 
 use std::io::{Read, Write};
 

@@ -75,12 +75,19 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         ))
         .into());
     }
+    if args.sheet.is_some() && !matches!(format, Format::Xlsx | Format::Xls | Format::Ods) {
+        return Err(Failure::usage(format!(
+            "--sheet chooses a worksheet of a workbook, and {file_name} is read as {format}"
+        ))
+        .hint("leave out --sheet, or pass --format xlsx, xls or ods")
+        .into());
+    }
     let options = ReadOptions {
         encoding,
+        sheet: args.sheet.clone(),
         delimiter: args.delimiter,
         quote: args.quote,
         limits: limits(&args.limits, session.limits),
-        ..ReadOptions::default()
     };
     let mut reader = open_reader(format, input, &file_name, &options).map_err(Failure::from)?;
     let info = reader.info();

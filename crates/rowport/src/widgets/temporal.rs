@@ -1,13 +1,43 @@
 //! Date, time and date-time widgets, each with an optional list of `strftime` formats.
 //!
 //! On import each format is tried in turn; on export the first one is used. With no list,
-//! ISO 8601 is read and written.
+//! ISO 8601 is read and written, and values are exported as typed cells (a date cell, not
+//! the text of a date), so spreadsheets get real dates while text formats get the same
+//! ISO 8601 text. With a list, the export is text in its first format.
+//!
+//! Typed cells from spreadsheets and JSON are read as they are: a date, time or date-time
+//! cell is that value. A plain number in a date or date-time column is read as an Excel
+//! serial number in the 1900 date system, Excel's default (43831 is 2020-01-01, 43831.5
+//! its noon): that is what a date cell whose date format was lost looks like. Workbooks in
+//! the 1904 date system are read with their dates right when the cells are formatted as
+//! dates; a bare number cannot tell which system it came from. In a time column, a number
+//! from 0 up to 1 is a fraction of a day (0.75 is 18:00).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 use super::{parse, render_plain, Widget, WidgetError};
 use crate::value::{Value, ValueKind};
-use rowport_formats::Cell;
+use rowport_formats::{excel_serial_to_datetime, Cell};
+
+/// The date and time of a number cell read as an Excel serial (1900 date system).
+fn from_serial(cell: &Cell) -> Option<NaiveDateTime> {
+    match cell {
+        Cell::Int(i) => excel_serial_to_datetime(*i as f64, false),
+        Cell::Float(x) => excel_serial_to_datetime(*x, false),
+        _ => None,
+    }
+}
+
+/// The time of day of a number cell from 0 up to 1, read as a fraction of a day.
+fn from_fraction(cell: &Cell) -> Option<NaiveTime> {
+    let fraction = match cell {
+        Cell::Int(0) => 0.0,
+        Cell::Float(x) if (0.0..1.0).contains(x) => *x,
+        _ => return None,
+    };
+    // 1900-01-01 plus the fraction: the serial of day 1 carries the same time of day.
+    excel_serial_to_datetime(1.0 + fraction, false).map(|dt| dt.time())
+}
 
 fn expected(formats: &[String], iso: &str) -> String {
     if formats.is_empty() {
@@ -21,7 +51,8 @@ fn expected(formats: &[String], iso: &str) -> String {
     }
 }
 
-/// Calendar dates. Default format: `%Y-%m-%d`.
+/// Calendar dates. Default format: `%Y-%m-%d`. A number is an Excel serial (1900 date
+/// system); a date-and-time cell gives its date.
 #[derive(Debug, Clone, Default)]
 pub struct DateWidget {
     /// Formats tried in order; empty means ISO 8601.
@@ -55,6 +86,9 @@ impl Widget for DateWidget {
             Cell::Empty => Ok(Value::Null),
             Cell::Date(d) => Ok(Value::Date(*d)),
             Cell::DateTime(dt) => Ok(Value::Date(dt.date())),
+            Cell::Int(_) | Cell::Float(_) => from_serial(cell)
+                .map(|dt| Value::Date(dt.date()))
+                .ok_or_else(error),
             Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
             Cell::Text(s) => {
                 let s = s.trim();
@@ -74,7 +108,6 @@ impl Widget for DateWidget {
     fn render(&self, value: &Value) -> Cell {
         match (value, self.formats.first()) {
             (Value::Date(d), Some(f)) => Cell::Text(d.format(f).to_string()),
-            (Value::Date(d), None) => Cell::Text(d.format("%Y-%m-%d").to_string()),
             (other, _) => render_plain(other),
         }
     }
@@ -84,7 +117,8 @@ impl Widget for DateWidget {
     }
 }
 
-/// Times of day. Default: `%H:%M:%S`, also reading `%H:%M` and fractions.
+/// Times of day. Default: `%H:%M:%S`, also reading `%H:%M` and fractions of a second; a
+/// number from 0 up to 1 is a fraction of a day.
 #[derive(Debug, Clone, Default)]
 pub struct TimeWidget {
     /// Formats tried in order; empty means ISO 8601.
@@ -118,6 +152,7 @@ impl Widget for TimeWidget {
             Cell::Empty => Ok(Value::Null),
             Cell::Time(t) => Ok(Value::Time(*t)),
             Cell::DateTime(dt) => Ok(Value::Time(dt.time())),
+            Cell::Int(_) | Cell::Float(_) => from_fraction(cell).map(Value::Time).ok_or_else(error),
             Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
             Cell::Text(s) => {
                 let s = s.trim();
@@ -137,7 +172,6 @@ impl Widget for TimeWidget {
     fn render(&self, value: &Value) -> Cell {
         match (value, self.formats.first()) {
             (Value::Time(t), Some(f)) => Cell::Text(t.format(f).to_string()),
-            (Value::Time(t), None) => Cell::Text(t.format("%H:%M:%S%.f").to_string()),
             (other, _) => render_plain(other),
         }
     }
@@ -148,7 +182,8 @@ impl Widget for TimeWidget {
 }
 
 /// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional
-/// UTC offset (`Z`, `+02:00`); a value with an offset keeps it.
+/// UTC offset (`Z`, `+02:00`); a value with an offset keeps it. A number is an Excel serial
+/// (1900 date system); a date cell is its midnight.
 ///
 /// With `utc` (a column that holds instants, such as PostgreSQL's `timestamptz`), a value
 /// without an offset is read as UTC, and values are written in UTC without an offset —
@@ -204,6 +239,9 @@ impl Widget for DateTimeWidget {
             Cell::Empty => Value::Null,
             Cell::DateTime(dt) => Value::DateTime(*dt),
             Cell::Date(d) => Value::DateTime(d.and_time(NaiveTime::MIN)),
+            Cell::Int(_) | Cell::Float(_) => {
+                from_serial(cell).map(Value::DateTime).ok_or_else(error)?
+            }
             Cell::Text(s) if s.trim().is_empty() => Value::Null,
             Cell::Text(s) => {
                 let s = s.trim();
@@ -228,20 +266,25 @@ impl Widget for DateTimeWidget {
         Ok(self.aware(value))
     }
 
+    /// A value with a UTC offset is rendered as text that keeps the offset
+    /// (`2021-03-04 12:30:00+02:00`): there is no typed cell for it. The XLSX and ODS
+    /// writers recognise exactly that text and store the date and time it reads as in its
+    /// own offset (12:30), since spreadsheets have no time zones; text formats keep the
+    /// offset.
     fn render(&self, value: &Value) -> Cell {
         let first = self.formats.first();
         if let (true, Value::DateTimeTz(dt)) = (self.utc, value) {
             let utc = dt.naive_utc();
-            return Cell::Text(match first {
-                Some(f) => utc.format(f).to_string(),
-                None => utc.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
-            });
+            return match first {
+                Some(f) => Cell::Text(utc.format(f).to_string()),
+                None => Cell::DateTime(utc),
+            };
         }
         match value {
-            Value::DateTime(dt) => Cell::Text(match first {
-                Some(f) => dt.format(f).to_string(),
-                None => dt.format("%Y-%m-%d %H:%M:%S%.f").to_string(),
-            }),
+            Value::DateTime(dt) => match first {
+                Some(f) => Cell::Text(dt.format(f).to_string()),
+                None => Cell::DateTime(*dt),
+            },
             Value::DateTimeTz(dt) => Cell::Text(match first {
                 Some(f) => dt.format(f).to_string(),
                 None => dt.format("%Y-%m-%d %H:%M:%S%.f%:z").to_string(),

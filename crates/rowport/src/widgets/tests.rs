@@ -563,7 +563,9 @@ fn date_default_is_iso() {
     let w = DateWidget::default();
     let v = ok(&w, "2019-04-23");
     assert_eq!(v, Value::Date(date(2019, 4, 23)));
-    assert_eq!(w.render(&v), text("2019-04-23"));
+    // A typed cell, so that a spreadsheet gets a date; text formats write its ISO text.
+    assert_eq!(w.render(&v), Cell::Date(date(2019, 4, 23)));
+    assert_eq!(w.render(&v).to_string(), "2019-04-23");
     assert_eq!(ok(&w, " 2019-04-23 "), Value::Date(date(2019, 4, 23)));
 }
 
@@ -624,7 +626,7 @@ fn date_year_before_1000_is_zero_padded() {
     let w = DateWidget::default();
     let v = ok(&w, "0010-08-02");
     assert_eq!(v, Value::Date(date(10, 8, 2)));
-    assert_eq!(w.render(&v), text("0010-08-02"));
+    assert_eq!(w.render(&v).to_string(), "0010-08-02");
     let dotted = DateWidget::new(formats(&["%d.%m.%Y"]));
     assert_eq!(dotted.render(&v), text("02.08.0010"));
 }
@@ -643,11 +645,34 @@ fn date_typed_cells() {
 }
 
 #[test]
-fn date_excel_serial_number_is_an_error() {
+fn date_excel_serial_number_is_a_date() {
+    // django-import-export refuses the float an unformatted Excel date arrives as.
     let w = DateWidget::default();
-    let message = w.clean(&Cell::Float(43578.0)).unwrap_err().message;
-    assert_eq!(message, "is not a date (expected YYYY-MM-DD)");
-    assert!(w.clean(&Cell::Int(43578)).is_err());
+    let expected = Ok(Value::Date(date(2019, 4, 23)));
+    assert_eq!(w.clean(&Cell::Int(43578)), expected);
+    assert_eq!(w.clean(&Cell::Float(43578.0)), expected);
+    assert_eq!(
+        w.clean(&Cell::Float(43578.75)),
+        expected,
+        "the time of day is dropped"
+    );
+    assert_eq!(w.clean(&Cell::Int(1)), Ok(Value::Date(date(1900, 1, 1))));
+    assert_eq!(w.clean(&Cell::Int(61)), Ok(Value::Date(date(1900, 3, 1))));
+    // Excel's 29 February 1900 never was; nor are days before its calendar or after 9999.
+    for not_a_date in [
+        Cell::Int(60),
+        Cell::Int(0),
+        Cell::Int(-1),
+        Cell::Int(3_000_000),
+    ] {
+        assert_eq!(
+            w.clean(&not_a_date).unwrap_err().message,
+            "is not a date (expected YYYY-MM-DD)",
+            "{not_a_date:?}"
+        );
+    }
+    // Text is never a serial: "43578" in a CSV is a typo, not a date.
+    assert_eq!(err(&w, "43578"), "is not a date (expected YYYY-MM-DD)");
 }
 
 #[test]
@@ -673,7 +698,8 @@ fn time_with_seconds() {
     let w = TimeWidget::default();
     let v = ok(&w, "12:30:15");
     assert_eq!(v, Value::Time(time(12, 30, 15)));
-    assert_eq!(w.render(&v), text("12:30:15"));
+    assert_eq!(w.render(&v), Cell::Time(time(12, 30, 15)));
+    assert_eq!(w.render(&v).to_string(), "12:30:15");
 }
 
 #[test]
@@ -684,7 +710,21 @@ fn time_with_fraction() {
         v,
         Value::Time(NaiveTime::from_hms_milli_opt(12, 30, 15, 500).unwrap())
     );
-    assert_eq!(w.render(&v), text("12:30:15.500"));
+    assert_eq!(w.render(&v).to_string(), "12:30:15.500");
+}
+
+#[test]
+fn time_fraction_of_a_day_is_a_time() {
+    let w = TimeWidget::default();
+    assert_eq!(w.clean(&Cell::Float(0.75)), Ok(Value::Time(time(18, 0, 0))));
+    assert_eq!(w.clean(&Cell::Int(0)), Ok(Value::Time(time(0, 0, 0))));
+    assert_eq!(
+        w.clean(&Cell::Float(0.520_833_333_333_333_3)),
+        Ok(Value::Time(time(12, 30, 0)))
+    );
+    for not_a_time in [Cell::Float(1.5), Cell::Int(2), Cell::Float(-0.25)] {
+        assert!(w.clean(&not_a_time).is_err(), "{not_a_time:?}");
+    }
 }
 
 #[test]
@@ -733,7 +773,11 @@ fn datetime_default_with_space() {
     let w = DateTimeWidget::default();
     let v = ok(&w, "2021-03-04 12:30:00");
     assert_eq!(v, Value::DateTime(datetime(2021, 3, 4, 12, 30, 0)));
-    assert_eq!(w.render(&v), text("2021-03-04 12:30:00"));
+    assert_eq!(
+        w.render(&v),
+        Cell::DateTime(datetime(2021, 3, 4, 12, 30, 0))
+    );
+    assert_eq!(w.render(&v).to_string(), "2021-03-04 12:30:00");
 }
 
 #[test]
@@ -764,7 +808,7 @@ fn datetime_fractional_seconds() {
     let expected =
         date(2021, 3, 4).and_time(NaiveTime::from_hms_micro_opt(12, 30, 0, 123_456).unwrap());
     assert_eq!(v, Value::DateTime(expected));
-    assert_eq!(w.render(&v), text("2021-03-04 12:30:00.123456"));
+    assert_eq!(w.render(&v).to_string(), "2021-03-04 12:30:00.123456");
 }
 
 #[test]
@@ -866,7 +910,16 @@ fn datetime_typed_cells() {
         Ok(Value::DateTime(datetime(2021, 3, 4, 0, 0, 0)))
     );
     assert!(w.clean(&Cell::Time(time(12, 0, 0))).is_err());
-    assert!(w.clean(&Cell::Float(44000.5)).is_err());
+    // A number is an Excel serial (1900 date system).
+    assert_eq!(
+        w.clean(&Cell::Float(44000.5)),
+        Ok(Value::DateTime(datetime(2020, 6, 18, 12, 0, 0)))
+    );
+    assert_eq!(
+        w.clean(&Cell::Int(44000)),
+        Ok(Value::DateTime(datetime(2020, 6, 18, 0, 0, 0)))
+    );
+    assert!(w.clean(&Cell::Float(60.5)).is_err());
 }
 
 #[test]
@@ -874,7 +927,7 @@ fn datetime_year_before_1000_is_zero_padded() {
     let w = DateTimeWidget::default();
     let v = ok(&w, "0010-08-02 01:02:03");
     assert_eq!(v, Value::DateTime(datetime(10, 8, 2, 1, 2, 3)));
-    assert_eq!(w.render(&v), text("0010-08-02 01:02:03"));
+    assert_eq!(w.render(&v).to_string(), "0010-08-02 01:02:03");
 }
 
 // ---------------------------------------------------------------------------------------
