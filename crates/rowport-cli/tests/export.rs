@@ -142,7 +142,7 @@ fn yaml_export_quotes_what_would_change_type() {
     run.success();
     assert!(
         run.stdout.contains(
-            "- isbn: \"333\"\n  name: \"true\"\n  author_email: \"007\"\n  published: \"1979-06-01\"\n  price: \"12.00\"\n  in_stock: true\n"
+            "- isbn: \"333\"\n  name: \"true\"\n  author_email: \"007\"\n  published: 1979-06-01\n  price: \"12.00\"\n  in_stock: true\n"
         ),
         "{}",
         run.stdout

@@ -1285,7 +1285,11 @@ fn for_column_reads_a_timestamptz_without_offset_as_utc() {
         paris,
         Value::DateTimeTz(utc.with_ymd_and_hms(2021, 3, 4, 11, 30, 0).unwrap())
     );
-    assert_eq!(w.render(&paris), text("2021-03-04 11:30:00"));
+    // A typed cell, so that a spreadsheet gets a real date and time.
+    assert_eq!(
+        w.render(&paris),
+        Cell::DateTime(datetime(2021, 3, 4, 11, 30, 0))
+    );
     // Without the column's zone, a naive value stays naive.
     let plain = for_column(&ColumnSchema::new(
         "added",
