@@ -93,9 +93,13 @@ fn assert_round_trip(backend: Backend, format: &str) {
         "4 rows: 0 new, 0 updated, 4 skipped, 0 deleted, 0 invalid, 0 errors"
     );
 
-    // And the copy exports byte for byte the same file.
+    // And the copy exports byte for byte the same file (an XLSX file records the second it
+    // was written, so for it the tables above are the comparison).
     copy.rowport(&["export", format, "book", "-o", "again.out"])
         .success();
+    if format == "xlsx" {
+        return;
+    }
     assert_eq!(
         String::from_utf8_lossy(&copy.read("again.out")),
         String::from_utf8_lossy(&std::fs::read(&file).expect("the exported file"))
@@ -125,6 +129,14 @@ backend_tests! {
 
     fn html_round_trip_keeps_books_authors_and_categories(backend) {
         assert_round_trip(backend, "html");
+    }
+
+    fn xlsx_round_trip_keeps_books_authors_and_categories(backend) {
+        assert_round_trip(backend, "xlsx");
+    }
+
+    fn ods_round_trip_keeps_books_authors_and_categories(backend) {
+        assert_round_trip(backend, "ods");
     }
 }
 
