@@ -172,8 +172,9 @@ fn exported_workbooks_hold_typed_cells() {
                 // Text stays text, leading zeros and all.
                 Cell::Text("007".into()),
                 Cell::Date(date),
-                // Exact decimals are written as their text: a float would round them.
-                Cell::Text("8.99".into()),
+                // Decimals are numbers (shown with their own decimal places), and read
+                // back as the same decimal.
+                Cell::Float(8.99),
                 Cell::Bool(true),
                 Cell::Text("ursula@example.com".into()),
             ],

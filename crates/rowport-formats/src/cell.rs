@@ -18,6 +18,10 @@ pub enum Cell {
     Int(i64),
     /// A number with a fraction, or one too large for `i64`.
     Float(f64),
+    /// An exact decimal number as its digits (`8.99`, `-12.50`), as a database's
+    /// `decimal(10, 2)` holds it. Text formats write the digits unchanged; spreadsheets store
+    /// a number shown with as many decimal places as the digits have.
+    Decimal(String),
     /// A boolean the file typed as one.
     Bool(bool),
     /// A date cell.
@@ -73,6 +77,7 @@ impl fmt::Display for Cell {
                     write!(f, "{x}")
                 }
             }
+            Cell::Decimal(digits) => f.write_str(digits),
             Cell::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
             Cell::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
             Cell::Time(t) => write!(f, "{}", t.format("%H:%M:%S%.f")),

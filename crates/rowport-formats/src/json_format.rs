@@ -912,6 +912,9 @@ fn push_json_value(out: &mut String, cell: &Cell) {
     match cell {
         Cell::Empty => out.push_str("null"),
         Cell::Text(s) => push_json_string(out, s),
+        // As a string, as django-import-export writes decimals: a JSON number would pass
+        // through a float in most readers.
+        Cell::Decimal(digits) => push_json_string(out, digits),
         Cell::Int(i) => {
             let _ = write!(out, "{i}");
         }

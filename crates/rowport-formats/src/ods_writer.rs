@@ -277,6 +277,13 @@ fn push_cell(out: &mut String, cell: &Cell) -> Result<(), char> {
             );
         }
         Cell::Float(x) => push_string(out, &x.to_string())?,
+        // ODF keeps the value as its decimal text, so the digits stay exact.
+        Cell::Decimal(digits) => {
+            let _ = write!(
+                out,
+                r#"<table:table-cell office:value-type="float" office:value="{digits}"><text:p>{digits}</text:p></table:table-cell>"#
+            );
+        }
         Cell::Bool(b) => {
             let (value, shown) = if *b {
                 ("true", "TRUE")

@@ -54,6 +54,27 @@ struct Styles {
     time_ms: Style,
     datetime: Style,
     datetime_ms: Style,
+    /// `0`, `0.0`, `0.00`, … : decimals shown with their own number of places.
+    decimals: Vec<Style>,
+}
+
+/// The most decimal places given their own number format.
+const DECIMAL_STYLES: usize = 10;
+
+/// A decimal's value as a double and its number of decimal places, when it has at most 15
+/// significant digits (what a double keeps exactly enough to show them back).
+fn excel_decimal(digits: &str) -> Option<(f64, usize)> {
+    let unsigned = digits.strip_prefix('-').unwrap_or(digits);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let significant = whole.trim_start_matches('0').len() + fraction.len();
+    if significant > 15 {
+        return None;
+    }
+    Some((digits.parse().ok()?, fraction.len()))
 }
 
 impl Styles {
@@ -65,6 +86,12 @@ impl Styles {
             time_ms: Style::new().set_num_format("hh:mm:ss.000"),
             datetime: Style::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
             datetime_ms: Style::new().set_num_format("yyyy-mm-dd hh:mm:ss.000"),
+            decimals: (0..DECIMAL_STYLES)
+                .map(|places| match places {
+                    0 => Style::new().set_num_format("0"),
+                    _ => Style::new().set_num_format(format!("0.{}", "0".repeat(places))),
+                })
+                .collect(),
         }
     }
 }
@@ -219,6 +246,15 @@ impl RowWriter for XlsxWriter<'_> {
                 Cell::Int(i) => sheet.write_string(row, col, i.to_string()),
                 Cell::Float(x) if x.is_finite() => sheet.write_number(row, col, *x),
                 Cell::Float(x) => sheet.write_string(row, col, x.to_string()),
+                // A number shown with the digits' decimal places (`8.90` stays `8.90`), when
+                // a double holds it exactly enough (15 significant digits); else the digits.
+                Cell::Decimal(digits) => match excel_decimal(digits) {
+                    Some((number, places)) => match styles.decimals.get(places) {
+                        Some(style) => sheet.write_number_with_format(row, col, number, style),
+                        None => sheet.write_number(row, col, number),
+                    },
+                    None => sheet.write_string(row, col, digits.as_str()),
+                },
                 Cell::Bool(b) => sheet.write_boolean(row, col, *b),
                 Cell::Date(date) => match datetime_to_excel_serial(date.and_time(NaiveTime::MIN)) {
                     Some(serial) => sheet.write_number_with_format(row, col, serial, &styles.date),

@@ -869,7 +869,8 @@ impl RowWriter for YamlWriter<'_> {
 fn push_yaml_value(out: &mut String, cell: &Cell) {
     match cell {
         Cell::Empty => out.push_str("null"),
-        Cell::Text(text) => push_yaml_text(out, text),
+        // Quoted, like JSON's string: a YAML float would lose the exact digits.
+        Cell::Text(text) | Cell::Decimal(text) => push_yaml_text(out, text),
         Cell::Int(i) => {
             let _ = write!(out, "{i}");
         }

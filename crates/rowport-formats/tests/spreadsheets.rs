@@ -1191,3 +1191,30 @@ fn damaged_archives_are_malformed_not_crashes() {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[test]
+fn decimals_are_numbers_shown_with_their_own_places() {
+    let decimals = vec![vec![
+        Cell::Decimal("8.90".into()),
+        Cell::Decimal("-12".into()),
+        // Seventeen significant digits: a double would round it, so it stays its digits.
+        Cell::Decimal("123456789.12345678".into()),
+    ]];
+    let xlsx = write(Format::Xlsx, &["price", "whole", "long"], &decimals);
+    let styles = member(&xlsx, "xl/styles.xml");
+    assert!(styles.contains(r#"formatCode="0.00""#), "{styles}");
+    let (_, rows) = read(Format::Xlsx, &xlsx);
+    assert_eq!(
+        rows[0].1,
+        [Cell::Float(8.9), Cell::Int(-12), text("123456789.12345678")]
+    );
+
+    let ods = write(Format::Ods, &["price", "whole", "long"], &decimals);
+    let content = member(&ods, "content.xml");
+    assert!(
+        content.contains(r#"office:value-type="float" office:value="8.90""#),
+        "{content}"
+    );
+    let (_, rows) = read(Format::Ods, &ods);
+    assert_eq!(rows[0].1[..2], [Cell::Float(8.9), Cell::Int(-12)]);
+}

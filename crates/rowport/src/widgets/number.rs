@@ -32,7 +32,7 @@ impl Widget for IntegerWidget {
                 Err(not_whole())
             }
             Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
-            Cell::Text(s) => {
+            Cell::Text(s) | Cell::Decimal(s) => {
                 let stripped = parse::strip_grouping(s);
                 if let Ok(i) = stripped.parse::<i64>() {
                     return Ok(Value::Int(i));
@@ -77,14 +77,16 @@ impl Widget for DecimalWidget {
                 .map(Value::Decimal)
                 .ok_or_else(not_number),
             Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
-            Cell::Text(s) => parse::decimal(s).map(Value::Decimal).ok_or_else(not_number),
+            Cell::Text(s) | Cell::Decimal(s) => {
+                parse::decimal(s).map(Value::Decimal).ok_or_else(not_number)
+            }
             _ => Err(not_number()),
         }
     }
 
     fn render(&self, value: &Value) -> Cell {
         match value {
-            Value::Decimal(d) => Cell::Text(d.to_string()),
+            Value::Decimal(d) => Cell::Decimal(d.to_string()),
             other => render_plain(other),
         }
     }

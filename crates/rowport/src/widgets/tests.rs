@@ -254,10 +254,14 @@ fn decimal_round_trips_as_written() {
     let w = DecimalWidget;
     let v = ok(&w, "12.34");
     assert_eq!(v, Value::Decimal(dec("12.34")));
-    assert_eq!(w.render(&v), text("12.34"));
+    // A decimal cell: its digits in text formats, a number in spreadsheets.
+    assert_eq!(w.render(&v), Cell::Decimal("12.34".into()));
     // Scale is kept on the way back out.
-    assert_eq!(w.render(&ok(&w, "1.50")), text("1.50"));
-    assert_eq!(w.render(&ok(&w, "-0.005")), text("-0.005"));
+    assert_eq!(w.render(&ok(&w, "1.50")).to_string(), "1.50");
+    assert_eq!(w.render(&ok(&w, "-0.005")).to_string(), "-0.005");
+    // What a spreadsheet gives back (a float, or a whole number) reads as the same decimal.
+    assert_eq!(w.clean(&Cell::Float(8.99)), Ok(Value::Decimal(dec("8.99"))));
+    assert_eq!(w.clean(&Cell::Int(12)), Ok(Value::Decimal(dec("12"))));
 }
 
 #[test]
