@@ -8,9 +8,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::{rows, Run, Sandbox, LIBRARY_CONFIG};
 use mysql::prelude::Queryable;
 
@@ -54,36 +51,19 @@ const BOOKS_SQL: &str = "SELECT b.isbn, b.name, a.name, b.author_email, b.publis
 const LINKS_SQL: &str = "SELECT b.isbn, c.name FROM book_categories bc \
     JOIN book b ON b.id = bc.book_id JOIN category c ON c.id = bc.category_id ORDER BY bc.id";
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// Test databases this old (by the time in their name) are leftovers of a crashed run.
-const LEFTOVER_AGE_SECS: u64 = 6 * 3600;
-
-/// `rowport_t_<unix time>_<pid>_<n>`: unique per run, process and test, and named as the
-/// test kit names its databases, so that either sweeps the other's leftovers and never a
-/// live one. Drops `rowport_t_` databases older than [`LEFTOVER_AGE_SECS`] first.
+/// A fresh name from the test kit, after dropping the leftovers of crashed runs.
 fn unique_name(conn: &mut mysql::PooledConn) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let existing: Vec<String> = conn
         .query("SHOW DATABASES LIKE 'rowport\\_t\\_%'")
         .expect("list the test databases");
-    for name in existing {
-        let created = name
-            .strip_prefix("rowport_t_")
-            .and_then(|rest| rest.split('_').next())
-            .and_then(|secs| secs.parse::<u64>().ok());
-        if created.is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now) {
-            let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"));
-        }
+    let now = rowport_testkit::unix_now();
+    for name in existing
+        .iter()
+        .filter(|name| rowport_testkit::is_leftover(name, now))
+    {
+        let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"));
     }
-    format!(
-        "rowport_t_{now}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
+    rowport_testkit::database_name()
 }
 
 fn server_url() -> String {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::ValueRef;
 use tempfile::TempDir;
 
-pub use server::ServerDatabase;
+pub use server::{database_name, is_leftover, unix_now, ServerDatabase};
 
 /// The environment variable naming the PostgreSQL server the tests may create databases on.
 pub const POSTGRES_VAR: &str = "ROWPORT_TEST_POSTGRES";

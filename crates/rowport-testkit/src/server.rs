@@ -33,13 +33,8 @@ impl ServerDatabase {
         });
         let server = ServerUrl::parse(&url)
             .unwrap_or_else(|| panic!("{var}={url} is not a URL like scheme://user@host:port/db"));
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
         let now = unix_now();
-        let name = format!(
-            "{NAME_PREFIX}{now}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = database_name();
         let db = ServerDatabase {
             backend,
             server,
@@ -86,11 +81,7 @@ impl ServerDatabase {
         };
         let names = self.client(None, list, true);
         for name in names.split('\u{1e}') {
-            let created = name
-                .strip_prefix(NAME_PREFIX)
-                .and_then(|rest| rest.split('_').next())
-                .and_then(|secs| secs.parse::<u64>().ok());
-            if created.is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now) {
+            if is_leftover(name, now) {
                 self.admin(&format!("DROP DATABASE IF EXISTS {name}"));
             }
         }
@@ -238,7 +229,30 @@ fn mysql_client() -> &'static str {
     }
 }
 
-fn unix_now() -> u64 {
+/// A new test database name, `rowport_t_<unix time>_<pid>_<n>`: unique per run, process and
+/// test. Every server test names its databases this way, so that any of them may sweep the
+/// others' leftovers ([`is_leftover`]) and never a live one.
+pub fn database_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{NAME_PREFIX}{}_{}_{}",
+        unix_now(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether `name` is a test database that a crashed run left behind: named by
+/// [`database_name`] more than six hours before `now` (seconds since the Unix epoch).
+pub fn is_leftover(name: &str, now: u64) -> bool {
+    name.strip_prefix(NAME_PREFIX)
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|secs| secs.parse::<u64>().ok())
+        .is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
