@@ -21,7 +21,7 @@ use crate::field::Field;
 use crate::hooks::{Context, HookError, RowData};
 use crate::record::Record;
 use crate::resource::Resource;
-use crate::result::{Change, ImportResult, RowError, RowOutcome, RowResult};
+use crate::result::{Change, ImportResult, RowError, RowOutcome, RowResult, RowSink};
 use crate::store::{Fetch, Store, StoreError, TableSchema};
 use crate::value::{Value, ValueKind};
 use crate::widgets::{LinkTable, Relation, RelationKind};
@@ -104,6 +104,20 @@ pub fn import(
     reader: &mut dyn RowReader,
     options: &ImportOptions,
 ) -> Result<ImportResult, ImportError> {
+    import_into(resource, store, reader, options, &mut ())
+}
+
+/// [`import`], also handing every reported row (its outcome, diff and errors) to `sink` as
+/// it is decided, in file order. The result still keeps only `preview_rows` of them, so a
+/// sink that writes rows away (the admin's paged preview) lets a preview of any size run in
+/// flat memory.
+pub fn import_into(
+    resource: &Resource,
+    store: &mut dyn Store,
+    reader: &mut dyn RowReader,
+    options: &ImportOptions,
+    sink: &mut dyn RowSink,
+) -> Result<ImportResult, ImportError> {
     let started = Instant::now();
     let plan = Plan::new(resource, store, reader.headers(), reader.source())?;
     let transactional = resource.options.use_transactions || options.dry_run;
@@ -120,6 +134,7 @@ pub fn import(
         },
         lookups: vec![HashMap::new(); plan.columns.len()],
         reverse: vec![HashMap::new(); plan.columns.len()],
+        sink,
     };
     let outcome = run.run_all(store, reader);
     let mut result = run.result;
@@ -421,6 +436,7 @@ struct Run<'a> {
     lookups: Vec<HashMap<Value, Hit>>,
     /// Per plan column: related key → lookup key, to show names rather than ids in diffs.
     reverse: Vec<HashMap<Value, Value>>,
+    sink: &'a mut dyn RowSink,
 }
 
 impl Run<'_> {
@@ -1132,10 +1148,6 @@ impl Run<'_> {
             }
             self.result.totals.add(outcome);
             let reported = outcome != RowOutcome::Skip || self.resource.options.report_skipped;
-            if reported && self.result.rows.len() < self.options.preview_rows {
-                let row_result = self.row_result(pending, outcome);
-                self.result.rows.push(row_result);
-            }
             // A row's errors in column order, lookups included.
             let position = |e: &RowError| {
                 self.plan
@@ -1145,6 +1157,14 @@ impl Run<'_> {
                     .unwrap_or(usize::MAX)
             };
             pending.errors.sort_by_key(position);
+            let keep = self.result.rows.len() < self.options.preview_rows;
+            if reported && (keep || self.sink.wants_rows()) {
+                let row_result = self.row_result(pending, outcome);
+                self.sink.row(&row_result, &pending.errors);
+                if keep {
+                    self.result.rows.push(row_result);
+                }
+            }
             for error in pending.errors.drain(..) {
                 if self.options.raise_errors {
                     return Err(ImportError::RowFailed(error, self.plan.file.clone()));

@@ -159,6 +159,35 @@ pub struct RowResult {
     pub changes: Vec<Change>,
 }
 
+/// Receives each reported row of an import as it is decided, in file order (see
+/// [`import_into`](crate::import::import_into)).
+///
+/// `()` is the sink that wants nothing; the engine then skips building row results beyond
+/// the preview.
+pub trait RowSink {
+    /// False when the sink ignores rows, so the engine need not build them.
+    fn wants_rows(&self) -> bool {
+        true
+    }
+
+    /// One row: its outcome and diff, and its errors in column order (empty for valid rows).
+    fn row(&mut self, row: &RowResult, errors: &[RowError]);
+}
+
+impl RowSink for () {
+    fn wants_rows(&self) -> bool {
+        false
+    }
+
+    fn row(&mut self, _row: &RowResult, _errors: &[RowError]) {}
+}
+
+impl RowSink for Vec<(RowResult, Vec<RowError>)> {
+    fn row(&mut self, row: &RowResult, errors: &[RowError]) {
+        self.push((row.clone(), errors.to_vec()));
+    }
+}
+
 /// Everything an import reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImportResult {

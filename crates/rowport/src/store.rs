@@ -140,6 +140,52 @@ pub struct Scan {
 }
 
 /// Why a store call failed.
+/// A condition on one column of a table: a relation's lookup narrowed by a filter, an
+/// export narrowed by `--where`. Conditions in a list all hold (AND).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// `column <op> value`.
+    Compare {
+        /// The column.
+        column: String,
+        /// How it compares.
+        op: CompareOp,
+        /// With what.
+        value: Value,
+    },
+    /// `column IS NULL`, or `IS NOT NULL` when negated.
+    IsNull {
+        /// The column.
+        column: String,
+        /// True for `IS NOT NULL`.
+        negated: bool,
+    },
+    /// `column IN (values…)`.
+    In {
+        /// The column.
+        column: String,
+        /// The values.
+        values: Vec<Value>,
+    },
+}
+
+/// The comparison of a [`Condition::Compare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {

@@ -676,3 +676,39 @@ mod export {
         assert_eq!(columns, ["pages", "name"]);
     }
 }
+
+#[test]
+fn a_row_sink_sees_every_reported_row_beyond_the_preview_with_its_errors() {
+    let mut store = store_with_books();
+    let book = book_resource(&mut store, |_| {});
+    let mut reader = open_reader(
+        Format::Csv,
+        Box::new("isbn,name,pages\n1,Dune,412\n2,Emma,many\n3,Ulysses,730\n".as_bytes()),
+        "books.csv",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let options = ImportOptions {
+        dry_run: true,
+        preview_rows: 1,
+        ..ImportOptions::default()
+    };
+    let mut seen: Vec<(rowport::result::RowResult, Vec<rowport::RowError>)> = Vec::new();
+    let result =
+        rowport::import_into(&book, &mut store, reader.as_mut(), &options, &mut seen).unwrap();
+    assert_eq!(result.rows.len(), 1, "the result keeps only the preview");
+    let outline: Vec<(u64, RowOutcome, usize)> = seen
+        .iter()
+        .map(|(row, errors)| (row.row, row.outcome, errors.len()))
+        .collect();
+    assert_eq!(
+        outline,
+        [
+            (2, RowOutcome::New, 0),
+            (3, RowOutcome::Invalid, 1),
+            (4, RowOutcome::New, 0)
+        ]
+    );
+    assert_eq!(seen[1].1[0].column.as_deref(), Some("pages"));
+    assert!(store.rows("book").is_empty());
+}
