@@ -26,6 +26,10 @@ pub struct GlobalArgs {
     /// Config file declaring resources [default: ./rowport.toml when present]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Never draw a progress bar (it is drawn only when stderr is a terminal)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use rowport_formats::{open_writer, Format, FormatError, WriteOptions};
 use super::{open_session, parse_encoding, temp_beside};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::failure::{ExitCode, Failure};
+use crate::progress::{self, Progress};
 
 pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -34,11 +35,18 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         fields: args.fields.clone(),
         context: Context::default(),
     };
+    let target = args
+        .output
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "standard output".to_owned());
+    let progress = Progress::export(progress::wanted(global.no_progress, false), &target);
     let rows = match &args.output {
         None => {
             let stdout = std::io::stdout().lock();
             let writer = open_writer(format, Box::new(BufWriter::new(stdout)), &write_options)
                 .map_err(Failure::from)?;
+            let writer = progress.wrap_writer(writer);
             rowport::export(&session.resource, session.store.as_mut(), writer, &options)
                 .map_err(Failure::from)?
         }
@@ -51,6 +59,7 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
                     &write_options,
                 )
                 .map_err(Failure::from)?;
+                let writer = progress.wrap_writer(writer);
                 rowport::export(&session.resource, session.store.as_mut(), writer, &options)
                     .map_err(Failure::from)?
             };
@@ -68,11 +77,7 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
             rows
         }
     };
-    let target = args
-        .output
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "standard output".to_owned());
+    progress.finish();
     eprintln!(
         "exported {} rows to {target} ({:.2} s)",
         rowport::result::group(rows),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{display_name, open_session, parse_encoding};
 use crate::cli::{GlobalArgs, ImportArgs, LimitArgs};
 use crate::failure::{ExitCode, Failure};
+use crate::progress::{self, Progress};
 
 /// Row errors printed on the terminal before the rest are only counted.
 const SHOWN_ERRORS: usize = 20;
@@ -33,11 +34,17 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         .transpose()?;
     let encoding = parse_encoding(args.encoding.as_deref())?;
     let mut session = open_session(global, &args.resource)?;
-    let mut input: Box<dyn Read> = if stdin {
-        Box::new(BufReader::new(std::io::stdin()))
+    let wanted = progress::wanted(global.no_progress, args.json);
+    let (mut input, progress): (Box<dyn Read>, Progress) = if stdin {
+        let progress = Progress::import(wanted, &file_name, None);
+        let input = progress.wrap_read(Box::new(std::io::stdin()));
+        (Box::new(BufReader::new(input)), progress)
     } else {
         let file = File::open(&args.file).map_err(|e| cannot_read(&file_name, &e))?;
-        Box::new(BufReader::with_capacity(1 << 16, file))
+        let size = file.metadata().ok().map(|m| m.len());
+        let progress = Progress::import(wanted, &file_name, size);
+        let input = progress.wrap_read(Box::new(file));
+        (Box::new(BufReader::with_capacity(1 << 16, input)), progress)
     };
     let by_name = given_format.or_else(|| {
         if stdin {
@@ -118,6 +125,7 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         &import_options,
     )
     .map_err(Failure::from)?;
+    progress.finish();
 
     report(&file_name, &result, args.skip_invalid);
     if args.json {
