@@ -413,9 +413,9 @@ fn build_field(
         .map(OneOrMany::into_vec)
         .unwrap_or_default();
     let widget: Arc<dyn Widget> = match widget_name.as_str() {
-        "integer" => Arc::new(widgets::IntegerWidget),
-        "decimal" => Arc::new(widgets::DecimalWidget),
-        "float" => Arc::new(widgets::FloatWidget),
+        "integer" => Arc::new(widgets::IntegerWidget::default()),
+        "decimal" => Arc::new(widgets::DecimalWidget::default()),
+        "float" => Arc::new(widgets::FloatWidget::default()),
         "char" => {
             let widget = widgets::CharWidget::new(config.allow_blank.unwrap_or(!nullable));
             let choices = config
@@ -451,7 +451,7 @@ fn build_field(
             }
         }
         "duration" => Arc::new(widgets::DurationWidget),
-        "json" => Arc::new(widgets::JsonWidget),
+        "json" => Arc::new(widgets::JsonWidget::default()),
         "uuid" => Arc::new(widgets::UuidWidget),
         "simple_array" => {
             let item = column
