@@ -216,6 +216,13 @@ impl Plan {
         let mut names: Vec<String> = Vec::new();
         let mut columns = Vec::new();
         for field in resource.import_fields() {
+            let natural;
+            let field = if resource.options.use_natural_foreign_keys {
+                natural = crate::widgets::with_natural_key(field, store)?;
+                &natural
+            } else {
+                field
+            };
             let header = headers.iter().position(|h| h == &field.column_name);
             let relation = match field.widget.relation() {
                 Some(relation) => Some(resolve_relation(store, relation, field)?),

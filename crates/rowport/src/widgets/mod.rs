@@ -31,6 +31,7 @@ mod temporal;
 mod text;
 
 pub use number::{DecimalWidget, FloatWidget, IntegerWidget, NumberFormat};
+pub(crate) use relation::with_natural_key;
 pub use relation::{
     ForeignKeyWidget, LinkTable, ManyToManyWidget, OnMissing, Relation, RelationKind,
 };

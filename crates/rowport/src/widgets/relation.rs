@@ -443,3 +443,45 @@ fn describe_options(relation: &Relation, text: &mut String) {
         text.push_str(&format!(", {} filter condition(s)", relation.filter.len()));
     }
 }
+
+/// The field with its foreign key turned into a natural key, for a resource with
+/// `use_natural_foreign_keys`: a foreign key looked up by the related table's primary key
+/// is looked up instead by the table's first unique constraint besides the primary key,
+/// and its cells are JSON lists. Other fields, and keys to tables without such a
+/// constraint, are returned as they are.
+pub(crate) fn with_natural_key(
+    field: &crate::Field,
+    store: &mut dyn crate::Store,
+) -> Result<crate::Field, crate::store::StoreError> {
+    let Some(relation) = field.widget.relation() else {
+        return Ok(field.clone());
+    };
+    let plain = relation.kind == RelationKind::ForeignKey
+        && relation.lookup == relation.key
+        && relation.more_lookups.is_empty();
+    if !plain {
+        return Ok(field.clone());
+    }
+    let target = store.describe(&relation.table)?;
+    let Some(natural) = target
+        .unique
+        .iter()
+        .find(|columns| !columns.is_empty() && columns.as_slice() != [relation.key.as_str()])
+    else {
+        return Ok(field.clone());
+    };
+    let mut widgets = Vec::with_capacity(natural.len());
+    for column in natural {
+        let kind = target
+            .column(column)
+            .map(|c| c.kind)
+            .unwrap_or(ValueKind::Text);
+        widgets.push((column.as_str(), super::for_kind(kind, false)));
+    }
+    let widget = ForeignKeyWidget::natural_key(&relation.table, widgets, &relation.key)
+        .with_filter(relation.filter.clone())
+        .on_missing(relation.on_missing);
+    let mut natural_field = field.clone();
+    natural_field.widget = std::sync::Arc::new(widget);
+    Ok(natural_field)
+}
