@@ -110,3 +110,78 @@ mod tests {
         );
     }
 }
+
+/// The SQL dialects of the stores, where they write literals differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// ` AND …` for each condition of a fetch's filter, with `column` quoting a column name.
+///
+/// Values are written as literals rather than bound: a filter's values come from the
+/// resource (code or rowport.toml), there are few of them, and a literal lets each database
+/// compare it with the column's own type (a PostgreSQL `date` with `'2020-01-01'`), which
+/// a parameter of a fixed type would not.
+pub(crate) fn filter_sql(
+    filter: &[rowport::store::Condition],
+    column: &dyn Fn(&str) -> String,
+    dialect: Dialect,
+) -> String {
+    use rowport::store::Condition;
+    let mut sql = String::new();
+    for condition in filter {
+        let clause = match condition {
+            Condition::Compare { column: c, op, value } => {
+                format!("{} {} {}", column(c), op.sql(), literal(value, dialect))
+            }
+            Condition::IsNull { column: c, negated } => format!(
+                "{} IS {}NULL",
+                column(c),
+                if *negated { "NOT " } else { "" }
+            ),
+            Condition::In { values, .. } if values.is_empty() => "1 = 0".to_owned(),
+            Condition::In { column: c, values } => format!(
+                "{} IN ({})",
+                column(c),
+                values
+                    .iter()
+                    .map(|v| literal(v, dialect))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        sql.push_str(" AND ");
+        sql.push_str(&clause);
+    }
+    sql
+}
+
+/// A value as an SQL literal of `dialect`, quoted and escaped.
+fn literal(value: &rowport::Value, dialect: Dialect) -> String {
+    use rowport::Value;
+    let text = |s: &str| {
+        let s = s.replace('\'', "''");
+        match dialect {
+            // MySQL reads backslashes in strings as escapes (unless NO_BACKSLASH_ESCAPES).
+            Dialect::Mysql => format!("'{}'", s.replace('\\', "\\\\")),
+            _ => format!("'{s}'"),
+        }
+    };
+    match value {
+        Value::Null => "NULL".to_owned(),
+        Value::Bool(b) => match (dialect, b) {
+            (Dialect::Sqlite, true) => "1".to_owned(),
+            (Dialect::Sqlite, false) => "0".to_owned(),
+            (_, true) => "TRUE".to_owned(),
+            (_, false) => "FALSE".to_owned(),
+        },
+        Value::Int(i) => i.to_string(),
+        Value::Decimal(d) => d.to_string(),
+        Value::Float(f) if f.is_finite() => format!("{f:?}"),
+        Value::Text(s) => text(s),
+        other => text(&other.to_string()),
+    }
+}

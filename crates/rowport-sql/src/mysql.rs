@@ -606,9 +606,10 @@ impl Store for MysqlStore {
         let table = Self::qualified(fetch.table);
         let size = |i: usize| keys[i].iter().map(convert::size).sum();
         let mut out = Vec::new();
+        let filter = crate::filter_sql(fetch.filter, &|c| quote(c), crate::Dialect::Mysql);
         for range in chunks(keys.len(), width, self.budget(), &size) {
             let sql = format!(
-                "SELECT {select} FROM {table} WHERE {key_expr} IN ({})",
+                "SELECT {select} FROM {table} WHERE {key_expr} IN ({}){filter}",
                 placeholders(range.len(), width)
             );
             let values = keys[range].iter().flatten().map(convert::bind).collect();

@@ -650,6 +650,11 @@ impl Store for PgStore {
             .map(|c| c.select("t"))
             .collect::<Vec<_>>()
             .join(", ");
+        let filter = crate::filter_sql(
+            fetch.filter,
+            &|c| format!("t.{}", catalog::quote(c)),
+            crate::Dialect::Postgres,
+        );
         let mut out = Vec::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
             let wires: Vec<WireType> = key_columns
@@ -688,7 +693,7 @@ impl Store for PgStore {
                 )
             };
             let sql = format!(
-                "SELECT {select} FROM {} t WHERE {condition}",
+                "SELECT {select} FROM {} t WHERE {condition}{filter}",
                 info.qualified
             );
             let params: Vec<SendArray<'_>> = wires

@@ -415,6 +415,7 @@ impl Store for SqliteStore {
                     .join(", ")
             )
         };
+        let filter = crate::filter_sql(fetch.filter, &|c| quote(c), crate::Dialect::Sqlite);
         let mut out = Vec::new();
         for chunk in keys.chunks((MAX_PARAMS / width).max(1)) {
             let tuple = if width == 1 {
@@ -428,7 +429,7 @@ impl Store for SqliteStore {
                 format!("VALUES {}", vec![tuple; chunk.len()].join(", "))
             };
             let sql = format!(
-                "SELECT {select} FROM {} WHERE {key_expr} IN ({list})",
+                "SELECT {select} FROM {} WHERE {key_expr} IN ({list}){filter}",
                 quote(fetch.table)
             );
             let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| db_error(&e))?;

@@ -351,6 +351,7 @@ fn values_round_trip_through_the_store_with_their_types() {
             &Fetch {
                 table: "book",
                 key_columns: &["isbn".to_owned()],
+                filter: &[],
                 columns: &[
                     ("price".to_owned(), ValueKind::Decimal),
                     ("in_stock".to_owned(), ValueKind::Bool),
@@ -1063,6 +1064,7 @@ fn a_cloned_store_has_its_own_connection_from_the_pool() {
                 &Fetch {
                     table: "author",
                     key_columns: &["name".to_owned()],
+                    filter: &[],
                     columns: &[("id".to_owned(), ValueKind::Int)],
                 },
                 &[vec!["Octavia E. Butler".into()]],

@@ -262,6 +262,7 @@ fn values_round_trip_through_the_store_with_their_types() {
             &Fetch {
                 table: "book",
                 key_columns: &["isbn".to_owned()],
+                filter: &[],
                 columns: &[
                     ("price".to_owned(), ValueKind::Decimal),
                     ("in_stock".to_owned(), ValueKind::Bool),
@@ -1029,6 +1030,7 @@ fn a_pool_lends_its_connections_to_stores_and_takes_them_back() {
     let fetch = Fetch {
         table: "author",
         key_columns: &["name".to_owned()],
+        filter: &[],
         columns: &[("id".to_owned(), ValueKind::Int)],
     };
     let key = [vec![Value::from("Octavia E. Butler")]];

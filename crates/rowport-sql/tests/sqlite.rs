@@ -197,6 +197,7 @@ fn values_round_trip_through_the_store_with_their_types() {
             &rowport::store::Fetch {
                 table: "book",
                 key_columns: &["isbn".to_owned()],
+                filter: &[],
                 columns: &[
                     ("price".to_owned(), ValueKind::Decimal),
                     ("in_stock".to_owned(), ValueKind::Bool),

@@ -203,6 +203,9 @@ pub struct ResourceConfig {
     pub use_transactions: Option<bool>,
     /// Rows per batch.
     pub batch_size: Option<usize>,
+    /// Foreign keys to tables with a natural key (a unique constraint besides the primary
+    /// key) are read and written as that key, a JSON list.
+    pub use_natural_foreign_keys: Option<bool>,
     /// Field declarations by field name.
     #[serde(default)]
     pub field: BTreeMap<String, FieldConfig>,
@@ -240,8 +243,38 @@ pub struct FieldConfig {
     pub null_values: Option<Vec<String>>,
     /// foreign_key/many_to_many: the related table.
     pub table: Option<String>,
-    /// foreign_key/many_to_many: the column the file's values are matched against.
-    pub lookup: Option<String>,
+    /// foreign_key/many_to_many: the column the file's values are matched against; for a
+    /// foreign key, a list of columns makes a natural key written as a JSON list.
+    pub lookup: Option<OneOrMany>,
+    /// foreign_key: the cell is a JSON list of the lookup values (django-import-export's
+    /// natural keys), even with one lookup column.
+    pub natural_key: Option<bool>,
+    /// foreign_key/many_to_many: conditions the related rows must meet, by column:
+    /// `{ active = true, year = { ge = 2000 }, deleted = { is_null = true } }`.
+    pub filter: Option<BTreeMap<String, toml::Value>>,
+    /// foreign_key/many_to_many: create the related rows that no key matches.
+    pub create_missing: Option<bool>,
+    /// foreign_key/many_to_many: drop keys that match nothing (a foreign key becomes
+    /// empty) instead of refusing the row.
+    pub ignore_missing: Option<bool>,
+    /// many_to_many: add the file's links to a row's links instead of replacing them.
+    pub m2m_add: Option<bool>,
+    /// integer/decimal/float: the decimal separator of text cells (default ".").
+    pub decimal_separator: Option<String>,
+    /// integer/decimal/float: the thousands separator of text cells (default: spaces, and
+    /// groups of three digits split by whichever of "," and "." is not the decimal one).
+    pub thousands_separator: Option<String>,
+    /// integer: drop a fraction (1.5 → 1) instead of refusing the value.
+    pub truncate: Option<bool>,
+    /// char: read number, boolean and date cells as text (default true); false refuses them.
+    pub coerce_to_string: Option<bool>,
+    /// boolean: read every unknown spelling as false instead of refusing it.
+    pub unknown_is_false: Option<bool>,
+    /// datetime: "naive", "UTC", an offset such as "+02:00", or a zone such as
+    /// "Europe/Paris", applied on import and export.
+    pub time_zone: Option<String>,
+    /// json: retry text that is not JSON with its single quotes made double (default true).
+    pub single_quotes: Option<bool>,
     /// many_to_many: the link table.
     pub through: Option<String>,
     /// many_to_many: the link table's column for this resource's rows.
@@ -351,6 +384,9 @@ impl Config {
             options.skip_diff = d.skip_diff.unwrap_or(options.skip_diff);
             options.use_transactions = d.use_transactions.unwrap_or(options.use_transactions);
             options.batch_size = d.batch_size.unwrap_or(options.batch_size);
+            options.use_natural_foreign_keys = d
+                .use_natural_foreign_keys
+                .unwrap_or(options.use_natural_foreign_keys);
         }
         resource.finish().map_err(|e| error(e.message))
     }
@@ -412,12 +448,17 @@ fn build_field(
         .clone()
         .map(OneOrMany::into_vec)
         .unwrap_or_default();
+    let number_format = number_format(config)?;
     let widget: Arc<dyn Widget> = match widget_name.as_str() {
-        "integer" => Arc::new(widgets::IntegerWidget),
-        "decimal" => Arc::new(widgets::DecimalWidget),
-        "float" => Arc::new(widgets::FloatWidget),
+        "integer" => Arc::new(widgets::IntegerWidget {
+            format: number_format,
+            truncate: config.truncate.unwrap_or(false),
+        }),
+        "decimal" => Arc::new(widgets::DecimalWidget::with_format(number_format)),
+        "float" => Arc::new(widgets::FloatWidget::with_format(number_format)),
         "char" => {
-            let widget = widgets::CharWidget::new(config.allow_blank.unwrap_or(!nullable));
+            let mut widget = widgets::CharWidget::new(config.allow_blank.unwrap_or(!nullable));
+            widget.coerce_to_string = config.coerce_to_string.unwrap_or(true);
             let choices = config
                 .choices
                 .clone()
@@ -438,20 +479,25 @@ fn build_field(
             if let Some(v) = &config.null_values {
                 w.null_values = v.clone();
             }
+            w.unknown_is_false = config.unknown_is_false.unwrap_or(false);
             Arc::new(w)
         }
         "date" => Arc::new(widgets::DateWidget::new(formats)),
         "time" => Arc::new(widgets::TimeWidget::new(formats)),
         "datetime" => {
             let widget = widgets::DateTimeWidget::new(formats);
-            if column.as_ref().is_some_and(|c| c.with_time_zone) {
-                Arc::new(widget.in_utc())
-            } else {
-                Arc::new(widget)
+            match &config.time_zone {
+                Some(zone) => Arc::new(widget.in_zone(widgets::Zone::parse(zone)?)),
+                None if column.as_ref().is_some_and(|c| c.with_time_zone) => {
+                    Arc::new(widget.in_utc())
+                }
+                None => Arc::new(widget),
             }
         }
         "duration" => Arc::new(widgets::DurationWidget),
-        "json" => Arc::new(widgets::JsonWidget),
+        "json" => Arc::new(widgets::JsonWidget {
+            single_quotes: config.single_quotes.unwrap_or(true),
+        }),
         "uuid" => Arc::new(widgets::UuidWidget),
         "simple_array" => {
             let item = column
@@ -476,16 +522,32 @@ fn build_field(
                 .map(|(_, k)| k)
                 .or_else(|| target.primary_key().map(|c| c.name.clone()))
                 .ok_or_else(|| format!("table \"{table}\" has no primary key"))?;
-            let lookup = config.lookup.clone().unwrap_or_else(|| key.clone());
-            let lookup_column = target
-                .column(&lookup)
-                .ok_or_else(|| format!("table \"{table}\" has no column \"{lookup}\""))?;
-            Arc::new(widgets::ForeignKeyWidget::new(
-                &table,
-                &lookup,
-                &key,
-                widgets::for_kind(lookup_column.kind, false),
-            ))
+            let lookups = config
+                .lookup
+                .clone()
+                .map(OneOrMany::into_vec)
+                .unwrap_or_else(|| vec![key.clone()]);
+            if lookups.is_empty() {
+                return Err("lookup is an empty list; name at least one column".into());
+            }
+            let mut key_widgets = Vec::with_capacity(lookups.len());
+            for lookup in &lookups {
+                let lookup_column = target
+                    .column(lookup)
+                    .ok_or_else(|| format!("table \"{table}\" has no column \"{lookup}\""))?;
+                key_widgets.push((lookup.as_str(), widgets::for_kind(lookup_column.kind, false)));
+            }
+            let widget = if lookups.len() > 1 || config.natural_key == Some(true) {
+                widgets::ForeignKeyWidget::natural_key(&table, key_widgets, &key)
+            } else {
+                let (lookup, key_widget) = key_widgets.remove(0);
+                widgets::ForeignKeyWidget::new(&table, lookup, &key, key_widget)
+            };
+            Arc::new(
+                widget
+                    .with_filter(filter_conditions(config, &target)?)
+                    .on_missing(on_missing(config)?),
+            )
         }
         "many_to_many" => {
             let table = config.table.clone().ok_or("set table: the related table")?;
@@ -499,7 +561,13 @@ fn build_field(
                 .primary_key()
                 .map(|c| c.name.clone())
                 .ok_or_else(|| format!("table \"{table}\" has no primary key"))?;
-            let lookup = config.lookup.clone().unwrap_or_else(|| key.clone());
+            let lookup = match config.lookup.clone() {
+                None => key.clone(),
+                Some(OneOrMany::One(lookup)) => lookup,
+                Some(OneOrMany::Many(_)) => {
+                    return Err("lookup of a many_to_many field is one column".into())
+                }
+            };
             let lookup_column = target
                 .column(&lookup)
                 .ok_or_else(|| format!("table \"{table}\" has no column \"{lookup}\""))?;
@@ -524,7 +592,7 @@ fn build_field(
                     return Err(format!("table \"{through}\" has no column \"{c}\"; set owner_column and target_column"));
                 }
             }
-            Arc::new(widgets::ManyToManyWidget::new(
+            let widget = widgets::ManyToManyWidget::new(
                 &table,
                 &lookup,
                 &key,
@@ -535,7 +603,14 @@ fn build_field(
                 },
                 config.separator.as_deref().unwrap_or(","),
                 widgets::for_kind(lookup_column.kind, false),
-            ))
+            )
+            .with_filter(filter_conditions(config, &target)?)
+            .on_missing(on_missing(config)?);
+            Arc::new(if config.m2m_add == Some(true) {
+                widget.adding()
+            } else {
+                widget
+            })
         }
         other => {
             return Err(format!(
@@ -580,13 +655,36 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
         ("owner_column", c.owner_column.is_some()),
         ("target_column", c.target_column.is_some()),
         ("separator", c.separator.is_some()),
+        ("natural_key", c.natural_key.is_some()),
+        ("filter", c.filter.is_some()),
+        ("create_missing", c.create_missing.is_some()),
+        ("ignore_missing", c.ignore_missing.is_some()),
+        ("m2m_add", c.m2m_add.is_some()),
+        ("decimal_separator", c.decimal_separator.is_some()),
+        ("thousands_separator", c.thousands_separator.is_some()),
+        ("truncate", c.truncate.is_some()),
+        ("coerce_to_string", c.coerce_to_string.is_some()),
+        ("unknown_is_false", c.unknown_is_false.is_some()),
+        ("time_zone", c.time_zone.is_some()),
+        ("single_quotes", c.single_quotes.is_some()),
     ];
     let allowed: &[&str] = match widget {
-        "date" | "time" | "datetime" => &["format"],
-        "char" => &["allow_blank", "choices"],
+        "date" | "time" => &["format"],
+        "datetime" => &["format", "time_zone"],
+        "char" => &["allow_blank", "choices", "coerce_to_string"],
         "simple_array" => &["separator"],
-        "boolean" => &["true_values", "false_values", "null_values"],
-        "foreign_key" => &["table", "lookup"],
+        "boolean" => &["true_values", "false_values", "null_values", "unknown_is_false"],
+        "integer" => &["decimal_separator", "thousands_separator", "truncate"],
+        "decimal" | "float" => &["decimal_separator", "thousands_separator"],
+        "json" => &["single_quotes"],
+        "foreign_key" => &[
+            "table",
+            "lookup",
+            "natural_key",
+            "filter",
+            "create_missing",
+            "ignore_missing",
+        ],
         "many_to_many" => &[
             "table",
             "lookup",
@@ -594,6 +692,10 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
             "owner_column",
             "target_column",
             "separator",
+            "filter",
+            "create_missing",
+            "ignore_missing",
+            "m2m_add",
         ],
         _ => &[],
     };
@@ -601,6 +703,121 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
         Some((key, _)) => Err(format!("\"{key}\" does not apply to widget \"{widget}\"")),
         None => Ok(()),
     }
+}
+
+/// The separators of a number widget's text cells, from `decimal_separator` and
+/// `thousands_separator` (each one character).
+fn number_format(c: &FieldConfig) -> Result<widgets::NumberFormat, String> {
+    let one = |key: &str, value: &Option<String>| -> Result<Option<char>, String> {
+        match value.as_deref() {
+            None => Ok(None),
+            Some(s) => {
+                let mut chars = s.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(ch), None) => Ok(Some(ch)),
+                    _ => Err(format!("{key} \"{s}\" must be one character")),
+                }
+            }
+        }
+    };
+    let decimal = one("decimal_separator", &c.decimal_separator)?.unwrap_or('.');
+    let thousands = one("thousands_separator", &c.thousands_separator)?;
+    if thousands == Some(decimal) {
+        return Err(format!(
+            "decimal_separator and thousands_separator are both \"{decimal}\""
+        ));
+    }
+    Ok(widgets::NumberFormat::new(decimal, thousands))
+}
+
+/// `create_missing` and `ignore_missing` as one choice.
+fn on_missing(c: &FieldConfig) -> Result<widgets::OnMissing, String> {
+    match (c.create_missing == Some(true), c.ignore_missing == Some(true)) {
+        (true, true) => Err("create_missing and ignore_missing cannot both be true".into()),
+        (true, false) => Ok(widgets::OnMissing::Create),
+        (false, true) => Ok(widgets::OnMissing::Ignore),
+        (false, false) => Ok(widgets::OnMissing::Error),
+    }
+}
+
+/// A relation's `filter` table as conditions, each value read by the widget of its
+/// column's kind (so `"2020-01-01"` compares as a date with a date column).
+fn filter_conditions(
+    c: &FieldConfig,
+    target: &TableSchema,
+) -> Result<Vec<crate::store::Condition>, String> {
+    use crate::store::{CompareOp, Condition};
+    let Some(filter) = &c.filter else {
+        return Ok(Vec::new());
+    };
+    let mut conditions = Vec::new();
+    for (column, spec) in filter {
+        let schema = target.column(column).ok_or_else(|| {
+            format!("filter: table \"{}\" has no column \"{column}\"", target.name)
+        })?;
+        let value_of = |v: &toml::Value| -> Result<Value, String> {
+            let cell = match v {
+                toml::Value::String(s) => Cell::Text(s.clone()),
+                toml::Value::Integer(i) => Cell::Int(*i),
+                toml::Value::Float(f) => Cell::Float(*f),
+                toml::Value::Boolean(b) => Cell::Bool(*b),
+                other => Cell::Text(other.to_string()),
+            };
+            widgets::for_kind(schema.kind, true)
+                .clean(&cell)
+                .map_err(|e| format!("filter: {column}: \"{cell}\" {}", e.message))
+        };
+        let compare = |op: CompareOp, v: &toml::Value| -> Result<Condition, String> {
+            Ok(Condition::Compare {
+                column: column.clone(),
+                op,
+                value: value_of(v)?,
+            })
+        };
+        match spec {
+            toml::Value::Array(items) => conditions.push(Condition::In {
+                column: column.clone(),
+                values: items.iter().map(value_of).collect::<Result<_, _>>()?,
+            }),
+            toml::Value::Table(ops) => {
+                for (op, v) in ops {
+                    conditions.push(match op.as_str() {
+                        "eq" => compare(CompareOp::Eq, v)?,
+                        "ne" => compare(CompareOp::Ne, v)?,
+                        "lt" => compare(CompareOp::Lt, v)?,
+                        "le" => compare(CompareOp::Le, v)?,
+                        "gt" => compare(CompareOp::Gt, v)?,
+                        "ge" => compare(CompareOp::Ge, v)?,
+                        "in" => match v {
+                            toml::Value::Array(items) => Condition::In {
+                                column: column.clone(),
+                                values: items.iter().map(value_of).collect::<Result<_, _>>()?,
+                            },
+                            _ => return Err(format!("filter: {column}: \"in\" takes a list")),
+                        },
+                        "is_null" => match v {
+                            toml::Value::Boolean(b) => Condition::IsNull {
+                                column: column.clone(),
+                                negated: !b,
+                            },
+                            _ => {
+                                return Err(format!(
+                                    "filter: {column}: \"is_null\" takes true or false"
+                                ))
+                            }
+                        },
+                        other => {
+                            return Err(format!(
+                                "filter: {column}: unknown operator \"{other}\" (expected eq, ne, lt, le, gt, ge, in or is_null)"
+                            ))
+                        }
+                    });
+                }
+            }
+            scalar => conditions.push(compare(CompareOp::Eq, scalar)?),
+        }
+    }
+    Ok(conditions)
 }
 
 fn kind_widget_name(kind: ValueKind) -> &'static str {

@@ -72,10 +72,57 @@ pub fn export(
             })
             .collect::<Result<_, _>>()?,
     };
+    let natural: Vec<crate::Field>;
+    let fields: Vec<&crate::Field> = if resource.options.use_natural_foreign_keys {
+        natural = fields
+            .iter()
+            .map(|f| crate::widgets::with_natural_key(f, store))
+            .collect::<Result<_, _>>()?;
+        natural.iter().collect()
+    } else {
+        fields
+    };
     let mut columns = Vec::with_capacity(fields.len());
+    // How many scan columns each field reads: a key of several columns reads one each,
+    // gathered into a list for its widget.
+    let mut widths = Vec::with_capacity(fields.len());
     for field in &fields {
+        widths.push(1);
         columns.push(match field.widget.relation() {
             Some(rel) => match &rel.kind {
+                RelationKind::ForeignKey if !rel.more_lookups.is_empty() => {
+                    let target = store.describe(&rel.table)?;
+                    for column in &rel.more_lookups {
+                        columns.push(ScanColumn::Related {
+                            fk_column: field.attribute.clone(),
+                            table: rel.table.clone(),
+                            key: rel.key.clone(),
+                            column: column.clone(),
+                            kind: target
+                                .column(column)
+                                .map(|c| c.kind)
+                                .unwrap_or(crate::ValueKind::Text),
+                        });
+                    }
+                    widths.pop();
+                    widths.push(1 + rel.more_lookups.len());
+                    // The first lookup column goes first: insert it before the others.
+                    let at = columns.len() - rel.more_lookups.len();
+                    columns.insert(
+                        at,
+                        ScanColumn::Related {
+                            fk_column: field.attribute.clone(),
+                            table: rel.table.clone(),
+                            key: rel.key.clone(),
+                            column: rel.lookup.clone(),
+                            kind: target
+                                .column(&rel.lookup)
+                                .map(|c| c.kind)
+                                .unwrap_or(crate::ValueKind::Text),
+                        },
+                    );
+                    continue;
+                }
                 RelationKind::ForeignKey => ScanColumn::Related {
                     fk_column: field.attribute.clone(),
                     table: rel.table.clone(),
@@ -117,8 +164,19 @@ pub fn export(
     store
         .scan(&scan, &mut |values| {
             cells.clear();
-            for (field, value) in fields.iter().zip(&values) {
-                cells.push(field.widget.render(value));
+            let mut values = values.into_iter();
+            for (field, &width) in fields.iter().zip(&widths) {
+                let value = if width == 1 {
+                    values.next().unwrap_or_default()
+                } else {
+                    let parts: Vec<_> = values.by_ref().take(width).collect();
+                    if parts.iter().all(|v| v.is_null()) {
+                        crate::Value::Null
+                    } else {
+                        crate::Value::List(parts)
+                    }
+                };
+                cells.push(field.widget.render(&value));
             }
             rows += 1;
             writer.write_row(&cells).map_err(|e| {

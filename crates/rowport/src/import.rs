@@ -24,7 +24,7 @@ use crate::resource::Resource;
 use crate::result::{Change, ImportResult, RowError, RowOutcome, RowResult, RowSink};
 use crate::store::{Fetch, Store, StoreError, TableSchema};
 use crate::value::{Value, ValueKind};
-use crate::widgets::{LinkTable, Relation, RelationKind};
+use crate::widgets::{LinkTable, OnMissing, Relation, RelationKind};
 
 /// How one import runs.
 #[derive(Debug, Clone)]
@@ -180,8 +180,8 @@ struct Column {
 
 struct ResolvedRelation {
     relation: Relation,
-    /// The kinds of the lookup column (as the widget cleans it) and of the key.
-    lookup_kind: ValueKind,
+    /// The kinds of the lookup columns (as the widget cleans them) and of the key.
+    lookup_kinds: Vec<ValueKind>,
     key_kind: ValueKind,
 }
 
@@ -216,6 +216,13 @@ impl Plan {
         let mut names: Vec<String> = Vec::new();
         let mut columns = Vec::new();
         for field in resource.import_fields() {
+            let natural;
+            let field = if resource.options.use_natural_foreign_keys {
+                natural = crate::widgets::with_natural_key(field, store)?;
+                &natural
+            } else {
+                field
+            };
             let header = headers.iter().position(|h| h == &field.column_name);
             let relation = match field.widget.relation() {
                 Some(relation) => Some(resolve_relation(store, relation, field)?),
@@ -372,9 +379,14 @@ fn resolve_relation(
 ) -> Result<ResolvedRelation, ImportError> {
     let target = store.describe(&relation.table)?;
     let not_found = |column: &str| missing_column(&relation.table, column, field);
-    target
-        .column(&relation.lookup)
-        .ok_or_else(|| not_found(&relation.lookup))?;
+    for lookup in relation.lookups() {
+        target.column(lookup).ok_or_else(|| not_found(lookup))?;
+    }
+    for condition in &relation.filter {
+        target
+            .column(condition.column())
+            .ok_or_else(|| not_found(condition.column()))?;
+    }
     let key_kind = target
         .column(&relation.key)
         .ok_or_else(|| not_found(&relation.key))?
@@ -387,16 +399,19 @@ fn resolve_relation(
             }
         }
     }
-    let lookup_kind = match field.widget.kind() {
-        ValueKind::List => target
-            .column(&relation.lookup)
-            .map(|c| c.kind)
-            .unwrap_or(ValueKind::Text),
-        kind => kind,
+    // The widget cleans a single lookup to its own kind; the columns of a composite key
+    // or of a many-to-many list are read back as the related table declares them.
+    let lookup_kinds = if field.widget.kind() == ValueKind::List || !relation.more_lookups.is_empty() {
+        relation
+            .lookups()
+            .map(|c| target.column(c).map(|c| c.kind).unwrap_or(ValueKind::Text))
+            .collect()
+    } else {
+        vec![field.widget.kind()]
     };
     Ok(ResolvedRelation {
         relation: relation.clone(),
-        lookup_kind,
+        lookup_kinds,
         key_kind,
     })
 }
@@ -407,6 +422,8 @@ enum Hit {
     Found(Value),
     Ambiguous(usize),
     Missing,
+    /// `create_missing` tried, and the database refused the row, for this reason.
+    Refused(String),
 }
 
 /// One file row on its way through a batch.
@@ -537,36 +554,43 @@ impl Run<'_> {
             let Some(rel) = &column.relation else {
                 continue;
             };
+            let relation = &rel.relation;
             let cache = &mut self.lookups[ci];
+            // A key of several columns is one `Value::List` of a foreign key's cell; every
+            // other key is one value (each item of a many-to-many list).
+            let composite = !relation.more_lookups.is_empty();
             let mut wanted: Vec<Vec<Value>> = Vec::new();
             let mut seen: HashSet<&Value> = HashSet::new();
             for pending in batch.iter() {
-                for key in keys_of(&pending.values[ci]) {
+                for key in lookup_keys(&pending.values[ci], composite) {
                     if !cache.contains_key(key) && seen.insert(key) {
-                        wanted.push(vec![key.clone()]);
+                        wanted.push(fetch_key(key, composite));
                     }
                 }
             }
             if !wanted.is_empty() {
-                let key_columns = [rel.relation.lookup.clone()];
-                let columns = [
-                    (rel.relation.lookup.clone(), rel.lookup_kind),
-                    (rel.relation.key.clone(), rel.key_kind),
-                ];
+                let key_columns: Vec<String> = relation.lookups().cloned().collect();
+                let mut columns: Vec<(String, ValueKind)> = key_columns
+                    .iter()
+                    .zip(&rel.lookup_kinds)
+                    .map(|(c, k)| (c.clone(), *k))
+                    .collect();
+                columns.push((relation.key.clone(), rel.key_kind));
                 let rows = store.fetch(
                     &Fetch {
-                        table: &rel.relation.table,
+                        table: &relation.table,
                         key_columns: &key_columns,
                         columns: &columns,
+                        filter: &relation.filter,
                     },
                     &wanted,
                 )?;
-                for key in wanted {
-                    cache.insert(key.into_iter().next().unwrap_or_default(), Hit::Missing);
+                for key in &wanted {
+                    cache.insert(cache_key(key.clone(), composite), Hit::Missing);
                 }
                 for mut row in rows {
                     let key = row.pop().unwrap_or_default();
-                    let lookup = row.pop().unwrap_or_default();
+                    let lookup = cache_key(row, composite);
                     self.reverse[ci].insert(key.clone(), lookup.clone());
                     let hit = match cache.get(&lookup) {
                         Some(Hit::Found(_)) => Hit::Ambiguous(2),
@@ -574,6 +598,18 @@ impl Run<'_> {
                         _ => Hit::Found(key),
                     };
                     cache.insert(lookup, hit);
+                }
+                if relation.on_missing == OnMissing::Create {
+                    let missing: Vec<Vec<Value>> = wanted
+                        .into_iter()
+                        .filter(|k| {
+                            matches!(
+                                cache.get(&cache_key(k.clone(), composite)),
+                                Some(Hit::Missing)
+                            )
+                        })
+                        .collect();
+                    create_missing(store, relation, &key_columns, missing, cache, &mut self.reverse[ci], composite)?;
                 }
             }
             for pending in batch.iter_mut() {
@@ -585,15 +621,22 @@ impl Run<'_> {
                 let value = std::mem::take(&mut pending.values[ci]);
                 let resolved = match value {
                     Value::Null => Ok(Value::Null),
-                    Value::List(keys) => {
+                    Value::List(keys) if !composite => {
                         let mut targets = Vec::with_capacity(keys.len());
                         let mut problems = Vec::new();
                         for key in &keys {
                             match cache.get(key) {
-                                Some(Hit::Found(k)) => targets.push(k.clone()),
+                                Some(Hit::Found(k)) => {
+                                    if !targets.contains(k) {
+                                        targets.push(k.clone())
+                                    }
+                                }
                                 Some(Hit::Ambiguous(n)) => {
                                     problems.push(format!("\"{key}\" matches {n}"))
                                 }
+                                Some(Hit::Refused(why)) => problems
+                                    .push(format!("\"{key}\", which could not be created: {why}")),
+                                _ if relation.on_missing == OnMissing::Ignore => {}
                                 _ => problems.push(format!("\"{key}\"")),
                             }
                         }
@@ -610,13 +653,29 @@ impl Run<'_> {
                     }
                     key => match cache.get(&key) {
                         Some(Hit::Found(k)) => Ok(k.clone()),
+                        Some(Hit::Refused(why)) => Err(format!(
+                            "matches no {} row, and one could not be created: {why}",
+                            rel.relation.table
+                        )),
+                        Some(Hit::Missing) | None
+                            if relation.on_missing == OnMissing::Ignore =>
+                        {
+                            Ok(Value::Null)
+                        }
                         Some(Hit::Ambiguous(n)) => Err(format!(
                             "matches {n} {} rows (looked up by {}); it must match one",
-                            rel.relation.table, rel.relation.lookup
+                            rel.relation.table,
+                            lookup_names(relation)
                         )),
                         _ => Err(format!(
-                            "matches no {} row (looked up by {})",
-                            rel.relation.table, rel.relation.lookup
+                            "matches no {} row (looked up by {}{})",
+                            rel.relation.table,
+                            lookup_names(relation),
+                            if relation.filter.is_empty() {
+                                ""
+                            } else {
+                                " among the rows its filter allows"
+                            }
                         )),
                     },
                 };
@@ -677,6 +736,7 @@ impl Run<'_> {
                 table: &self.plan.table,
                 key_columns: &self.plan.id_attributes,
                 columns: &self.plan.kinds,
+                filter: &[],
             },
             &keys,
         )?;
@@ -781,7 +841,15 @@ impl Run<'_> {
                 }
                 let value = std::mem::take(&mut pending.values[ci]);
                 if column.slot.is_none() {
-                    if let Value::List(targets) = value {
+                    if let Value::List(mut targets) = value {
+                        // m2m_add: the row keeps the links it has and gains the file's.
+                        if adds_links(column) {
+                            if let Some(Some(old)) = pending.old_links.get(ci) {
+                                let mut all = old.clone();
+                                all.extend(targets.into_iter().filter(|t| !old.contains(t)));
+                                targets = all;
+                            }
+                        }
                         pending.links[ci] = Some(targets);
                     }
                     continue;
@@ -880,6 +948,7 @@ impl Run<'_> {
                             (link.owner_column.clone(), key_kind),
                             (link.target_column.clone(), rel),
                         ],
+                        filter: &[],
                     },
                     &owners,
                 )?;
@@ -1263,12 +1332,102 @@ fn apply_default(value: Value, field: &Field) -> Value {
     }
 }
 
+/// The keys a cleaned relation value asks for: each item of a many-to-many list, or the
+/// foreign key's one value (a `Value::List` of parts for a composite key).
+fn lookup_keys(value: &Value, composite: bool) -> &[Value] {
+    match value {
+        Value::List(_) if composite => std::slice::from_ref(value),
+        other => keys_of(other),
+    }
+}
+
+/// A key as the store is asked for it: one value per lookup column.
+fn fetch_key(key: &Value, composite: bool) -> Vec<Value> {
+    match key {
+        Value::List(parts) if composite => parts.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A key as the lookup cache holds it (the inverse of [`fetch_key`]).
+fn cache_key(mut parts: Vec<Value>, composite: bool) -> Value {
+    if composite {
+        Value::List(parts)
+    } else {
+        parts.pop().unwrap_or_default()
+    }
+}
+
+fn lookup_names(relation: &Relation) -> String {
+    relation
+        .lookups()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Inserts the related rows that a batch names and that do not exist, with one statement:
+/// their lookup columns, plus every column that an `=` condition of the filter fixes, so that
+/// the new rows are found by the same filter.
+fn create_missing(
+    store: &mut dyn Store,
+    relation: &Relation,
+    key_columns: &[String],
+    missing: Vec<Vec<Value>>,
+    cache: &mut HashMap<Value, Hit>,
+    reverse: &mut HashMap<Value, Value>,
+    composite: bool,
+) -> Result<(), ImportError> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut columns = key_columns.to_vec();
+    let mut fixed = Vec::new();
+    for condition in &relation.filter {
+        if let crate::store::Condition::Compare {
+            column,
+            op: crate::store::CompareOp::Eq,
+            value,
+        } = condition
+        {
+            if !columns.contains(column) {
+                columns.push(column.clone());
+                fixed.push(value.clone());
+            }
+        }
+    }
+    let rows: Vec<Vec<Value>> = missing
+        .iter()
+        .map(|k| k.iter().chain(&fixed).cloned().collect())
+        .collect();
+    let outcomes = store.insert(&relation.table, &columns, &rows, Some(&relation.key))?;
+    for (key, outcome) in missing.into_iter().zip(outcomes) {
+        let lookup = cache_key(key, composite);
+        match outcome {
+            Ok(new_key) => {
+                reverse.insert(new_key.clone(), lookup.clone());
+                cache.insert(lookup, Hit::Found(new_key));
+            }
+            Err(why) => {
+                cache.insert(lookup, Hit::Refused(why));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn keys_of(value: &Value) -> &[Value] {
     match value {
         Value::Null => &[],
         Value::List(items) => items,
         other => std::slice::from_ref(other),
     }
+}
+
+fn adds_links(column: &Column) -> bool {
+    column.relation.as_ref().is_some_and(|r| {
+        matches!(r.relation.kind, RelationKind::ManyToMany { add: true, .. })
+    })
 }
 
 fn link_of(column: &Column) -> Option<&LinkTable> {

@@ -31,6 +31,10 @@ pub struct ResourceOptions {
     pub use_transactions: bool,
     /// Rows per batch: one lookup query per relation and one write per batch.
     pub batch_size: usize,
+    /// Foreign keys looked up by the related table's primary key use its natural key
+    /// instead (its first unique constraint besides the primary key), read and written as a
+    /// JSON list; tables without one keep the primary key.
+    pub use_natural_foreign_keys: bool,
 }
 
 impl Default for ResourceOptions {
@@ -46,6 +50,7 @@ impl Default for ResourceOptions {
             skip_diff: false,
             use_transactions: true,
             batch_size: 1000,
+            use_natural_foreign_keys: false,
         }
     }
 }

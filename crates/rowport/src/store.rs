@@ -77,7 +77,8 @@ impl TableSchema {
     }
 }
 
-/// A request to read rows by key: `SELECT columns FROM table WHERE key_columns IN keys`.
+/// A request to read rows by key:
+/// `SELECT columns FROM table WHERE key_columns IN keys AND filter`.
 #[derive(Debug, Clone, Copy)]
 pub struct Fetch<'a> {
     /// The table.
@@ -86,6 +87,79 @@ pub struct Fetch<'a> {
     pub key_columns: &'a [String],
     /// The columns to return, each converted to its kind.
     pub columns: &'a [(String, ValueKind)],
+    /// Conditions every returned row also meets (a relation's filter); empty for none.
+    pub filter: &'a [Condition],
+}
+
+impl Condition {
+    /// Whether a row meets the condition, given the value of its column. Null never
+    /// compares (as in SQL). Stores without SQL (the in-memory store) use it.
+    pub fn holds(&self, value: &Value) -> bool {
+        use std::cmp::Ordering;
+        match self {
+            Condition::IsNull { negated, .. } => value.is_null() != *negated,
+            Condition::In { values, .. } => !value.is_null() && values.contains(value),
+            Condition::Compare { op, value: wanted, .. } => {
+                if value.is_null() || wanted.is_null() {
+                    return false;
+                }
+                let order = compare(value, wanted);
+                match op {
+                    CompareOp::Eq => value == wanted,
+                    CompareOp::Ne => value != wanted,
+                    CompareOp::Lt => order == Some(Ordering::Less),
+                    CompareOp::Le => matches!(order, Some(Ordering::Less | Ordering::Equal)),
+                    CompareOp::Gt => order == Some(Ordering::Greater),
+                    CompareOp::Ge => matches!(order, Some(Ordering::Greater | Ordering::Equal)),
+                }
+            }
+        }
+    }
+
+    /// The column the condition is on.
+    pub fn column(&self) -> &str {
+        match self {
+            Condition::Compare { column, .. }
+            | Condition::IsNull { column, .. }
+            | Condition::In { column, .. } => column,
+        }
+    }
+}
+
+/// The order of two values of comparable kinds (numbers with numbers, text with text, …).
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    use rust_decimal::prelude::FromPrimitive;
+    use rust_decimal::Decimal;
+    let number = |v: &Value| match v {
+        Value::Int(i) => Some(Decimal::from(*i)),
+        Value::Decimal(d) => Some(*d),
+        Value::Float(f) => Decimal::from_f64(*f),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+        (Value::Time(x), Value::Time(y)) => Some(x.cmp(y)),
+        (Value::DateTime(x), Value::DateTime(y)) => Some(x.cmp(y)),
+        (Value::DateTimeTz(x), Value::DateTimeTz(y)) => Some(x.cmp(y)),
+        (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        _ => number(a)?.partial_cmp(&number(b)?),
+    }
+}
+
+impl CompareOp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "=",
+            CompareOp::Ne => "<>",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
 }
 
 /// One column of an export scan.

@@ -30,10 +30,13 @@ mod structured;
 mod temporal;
 mod text;
 
-pub use number::{DecimalWidget, FloatWidget, IntegerWidget};
-pub use relation::{ForeignKeyWidget, LinkTable, ManyToManyWidget, Relation, RelationKind};
+pub use number::{DecimalWidget, FloatWidget, IntegerWidget, NumberFormat};
+pub(crate) use relation::with_natural_key;
+pub use relation::{
+    ForeignKeyWidget, LinkTable, ManyToManyWidget, OnMissing, Relation, RelationKind,
+};
 pub use structured::{JsonWidget, SimpleArrayWidget, UuidWidget};
-pub use temporal::{DateTimeWidget, DateWidget, DurationWidget, TimeWidget};
+pub use temporal::{DateTimeWidget, DateWidget, DurationWidget, TimeWidget, Zone};
 pub use text::{BooleanWidget, CharWidget};
 
 /// Why a widget refused a cell: the rest of the sentence that starts with the quoted value.
@@ -85,15 +88,15 @@ pub trait Widget: Send + Sync + fmt::Debug {
 pub fn for_kind(kind: ValueKind, nullable: bool) -> Box<dyn Widget> {
     match kind {
         ValueKind::Bool => Box::new(BooleanWidget::default()),
-        ValueKind::Int => Box::new(IntegerWidget),
-        ValueKind::Decimal => Box::new(DecimalWidget),
-        ValueKind::Float => Box::new(FloatWidget),
+        ValueKind::Int => Box::new(IntegerWidget::default()),
+        ValueKind::Decimal => Box::new(DecimalWidget::default()),
+        ValueKind::Float => Box::new(FloatWidget::default()),
         ValueKind::Date => Box::new(DateWidget::default()),
         ValueKind::Time => Box::new(TimeWidget::default()),
         ValueKind::DateTime => Box::new(DateTimeWidget::default()),
         ValueKind::Duration => Box::new(DurationWidget),
         ValueKind::Uuid => Box::new(UuidWidget),
-        ValueKind::Json => Box::new(JsonWidget),
+        ValueKind::Json => Box::new(JsonWidget::default()),
         ValueKind::List => Box::new(SimpleArrayWidget::new(",", Box::new(CharWidget::new(true)))),
         ValueKind::Text => Box::new(CharWidget::new(!nullable)),
     }

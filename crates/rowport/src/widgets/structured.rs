@@ -6,10 +6,31 @@ use rowport_formats::Cell;
 
 /// JSON documents (Django's `JSONField`, PostgreSQL `json`/`jsonb`). An empty cell is null;
 /// falsy documents such as `0`, `[]` and `{}` are kept. As django-import-export does, text
-/// that is not JSON is tried once more with its single quotes made double (`{'a': 1}`).
+/// that is not JSON is tried once more with its single quotes made double (`{'a': 1}`);
+/// `single_quotes = false` turns that retry off, so only strict JSON is read.
 /// Written as compact JSON text.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JsonWidget;
+#[derive(Debug, Clone, Copy)]
+pub struct JsonWidget {
+    /// Retry text that is not JSON with `'` replaced by `"`.
+    pub single_quotes: bool,
+}
+
+impl Default for JsonWidget {
+    fn default() -> Self {
+        JsonWidget {
+            single_quotes: true,
+        }
+    }
+}
+
+impl JsonWidget {
+    /// Reads strict JSON only: no retry with single quotes made double.
+    pub fn strict() -> Self {
+        JsonWidget {
+            single_quotes: false,
+        }
+    }
+}
 
 impl Widget for JsonWidget {
     fn name(&self) -> &str {
@@ -26,6 +47,9 @@ impl Widget for JsonWidget {
             Cell::Text(s) if s.trim().is_empty() => Ok(Value::Null),
             Cell::Text(s) => match serde_json::from_str(s) {
                 Ok(json) => Ok(Value::Json(json)),
+                Err(first) if !self.single_quotes => {
+                    Err(WidgetError::new(format!("is not valid JSON ({first})")))
+                }
                 Err(first) => serde_json::from_str(&s.replace('\'', "\""))
                     .map(Value::Json)
                     .map_err(|_| WidgetError::new(format!("is not valid JSON ({first})"))),
@@ -43,6 +67,14 @@ impl Widget for JsonWidget {
         match value {
             Value::Json(json) => Cell::Text(json.to_string()),
             other => render_plain(other),
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.single_quotes {
+            String::new()
+        } else {
+            "strict".to_owned()
         }
     }
 }

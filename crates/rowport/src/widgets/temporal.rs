@@ -13,7 +13,8 @@
 //! dates; a bare number cannot tell which system it came from. In a time column, a number
 //! from 0 up to 1 is a fraction of a day (0.75 is 18:00).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::offset::LocalResult;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 
 use super::{parse, render_plain, Widget, WidgetError};
 use crate::value::{Value, ValueKind};
@@ -181,19 +182,138 @@ impl Widget for TimeWidget {
     }
 }
 
+/// The time zone a [`DateTimeWidget`] reads and writes in.
+///
+/// ```
+/// use rowport::widgets::Zone;
+///
+/// assert_eq!(Zone::parse("naive"), Ok(Zone::Naive));
+/// assert!(matches!(Zone::parse("+02:00"), Ok(Zone::Fixed(_))));
+/// assert!(matches!(Zone::parse("Europe/Ljubljana"), Ok(Zone::Named(_))));
+/// assert!(Zone::parse("Mars/Olympus").is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// No zone: a value without an offset stays a wall-clock time, and is written as read.
+    #[default]
+    Naive,
+    /// A fixed offset from UTC (`UTC`, `+02:00`).
+    Fixed(FixedOffset),
+    /// A named zone of the IANA database (`Europe/Paris`), with its daylight-saving rules.
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Zone::Fixed(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable_offset()))
+    }
+
+    /// Reads `naive`, `UTC` (or `Z`), an offset such as `+02:00` or `-0530`, or an IANA
+    /// zone name such as `Europe/Paris`.
+    pub fn parse(text: &str) -> Result<Zone, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("naive") || t.is_empty() {
+            return Ok(Zone::Naive);
+        }
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(Zone::utc());
+        }
+        if t.starts_with(['+', '-']) {
+            let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
+            let ok = digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit());
+            let (h, m) = if ok {
+                (digits[..2].parse::<i32>().unwrap_or(99), digits[2..].parse::<i32>().unwrap_or(99))
+            } else {
+                (99, 99)
+            };
+            let seconds = (h * 3600 + m * 60) * if t.starts_with('-') { -1 } else { 1 };
+            return match (h < 24 && m < 60, FixedOffset::east_opt(seconds)) {
+                (true, Some(offset)) => Ok(Zone::Fixed(offset)),
+                _ => Err(format!("\"{t}\" is not a UTC offset (expected such as +02:00)")),
+            };
+        }
+        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            format!("\"{t}\" is not a time zone (expected naive, UTC, an offset such as +02:00, or a name such as Europe/Paris)")
+        })
+    }
+
+    /// A wall-clock date and time in this zone as an instant; `None` for [`Zone::Naive`].
+    /// A time the clocks skip is an error; a time they repeat is the earlier instant, as
+    /// Python's `zoneinfo` reads it.
+    fn localize(&self, naive: NaiveDateTime) -> Option<Result<DateTime<FixedOffset>, WidgetError>> {
+        match self {
+            Zone::Naive => None,
+            Zone::Fixed(offset) => Some(
+                offset
+                    .from_local_datetime(&naive)
+                    .earliest()
+                    .ok_or_else(|| WidgetError::new("is out of range")),
+            ),
+            Zone::Named(tz) => Some(match tz.from_local_datetime(&naive) {
+                LocalResult::Single(dt) => Ok(dt.fixed_offset()),
+                LocalResult::Ambiguous(earlier, _) => Ok(earlier.fixed_offset()),
+                LocalResult::None => Err(WidgetError::new(format!(
+                    "does not exist in {} (the clocks skip it)",
+                    tz.name()
+                ))),
+            }),
+        }
+    }
+
+    /// An instant as this zone's wall clock.
+    fn wall_clock(&self, instant: &DateTime<FixedOffset>) -> NaiveDateTime {
+        match self {
+            Zone::Naive => instant.naive_local(),
+            Zone::Fixed(offset) => instant.with_timezone(offset).naive_local(),
+            Zone::Named(tz) => instant.with_timezone(tz).naive_local(),
+        }
+    }
+}
+
+impl std::fmt::Display for Zone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Zone::Naive => f.write_str("naive"),
+            Zone::Fixed(offset) if offset.local_minus_utc() == 0 => f.write_str("UTC"),
+            Zone::Fixed(offset) => write!(f, "{offset}"),
+            Zone::Named(tz) => f.write_str(tz.name()),
+        }
+    }
+}
+
+fn unreachable_offset() -> FixedOffset {
+    // east_opt(0) always exists; this keeps library code free of unwrap panics.
+    FixedOffset::west_opt(0).unwrap_or_else(unreachable_offset)
+}
+
 /// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional
 /// UTC offset (`Z`, `+02:00`); a value with an offset keeps it. A number is an Excel serial
 /// (1900 date system); a date cell is its midnight.
 ///
-/// With `utc` (a column that holds instants, such as PostgreSQL's `timestamptz`), a value
-/// without an offset is read as UTC, and values are written in UTC without an offset —
-/// what django-import-export does with `USE_TZ = True` and `TIME_ZONE = "UTC"`.
+/// With a [`Zone`] other than naive (django-import-export's `USE_TZ` with a `TIME_ZONE`), a
+/// value without an offset is read as that zone's wall clock and stored as the instant it
+/// names; on export every value is written in that zone's wall clock without an offset
+/// (spreadsheets have no time zones), and a value the store gives back without an offset
+/// is taken as UTC, as stores keep instants. A column that holds instants (PostgreSQL's
+/// `timestamptz`) gets UTC by default.
+///
+/// ```
+/// use rowport::widgets::{DateTimeWidget, Widget, Zone};
+/// use rowport::{Cell, Value};
+///
+/// let paris = DateTimeWidget::default().in_zone(Zone::parse("Europe/Paris").unwrap());
+/// let summer = paris.clean(&Cell::Text("2024-07-01 12:00:00".into())).unwrap();
+/// assert_eq!(summer.to_string(), "2024-07-01 12:00:00+02:00");
+/// let cell = paris.render(&summer);
+/// assert_eq!(cell.to_string(), "2024-07-01 12:00:00");
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct DateTimeWidget {
     /// Formats tried in order; empty means ISO 8601.
     pub formats: Vec<String>,
-    /// Read naive values as UTC and write values in UTC.
-    pub utc: bool,
+    /// The zone values without an offset are read in, and every value is written in.
+    pub zone: Zone,
 }
 
 impl DateTimeWidget {
@@ -201,20 +321,28 @@ impl DateTimeWidget {
     pub fn new(formats: Vec<String>) -> Self {
         DateTimeWidget {
             formats,
-            utc: false,
+            zone: Zone::Naive,
         }
     }
 
     /// Reads values without an offset as UTC, and writes values in UTC.
-    pub fn in_utc(mut self) -> Self {
-        self.utc = true;
+    pub fn in_utc(self) -> Self {
+        self.in_zone(Zone::utc())
+    }
+
+    /// Reads values without an offset in `zone`, and writes values in `zone`.
+    pub fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
         self
     }
 
-    fn aware(&self, value: Value) -> Value {
+    fn aware(&self, value: Value) -> Result<Value, WidgetError> {
         match value {
-            Value::DateTime(dt) if self.utc => Value::DateTimeTz(dt.and_utc().fixed_offset()),
-            other => other,
+            Value::DateTime(dt) => match self.zone.localize(dt) {
+                Some(instant) => instant.map(Value::DateTimeTz),
+                None => Ok(Value::DateTime(dt)),
+            },
+            other => Ok(other),
         }
     }
 }
@@ -263,7 +391,7 @@ impl Widget for DateTimeWidget {
             }
             _ => return Err(error()),
         };
-        Ok(self.aware(value))
+        self.aware(value)
     }
 
     /// A value with a UTC offset is rendered as text that keeps the offset
@@ -273,11 +401,16 @@ impl Widget for DateTimeWidget {
     /// offset.
     fn render(&self, value: &Value) -> Cell {
         let first = self.formats.first();
-        if let (true, Value::DateTimeTz(dt)) = (self.utc, value) {
-            let utc = dt.naive_utc();
+        if self.zone != Zone::Naive {
+            let instant = match value {
+                Value::DateTimeTz(dt) => *dt,
+                Value::DateTime(dt) => dt.and_utc().fixed_offset(),
+                other => return render_plain(other),
+            };
+            let local = self.zone.wall_clock(&instant);
             return match first {
-                Some(f) => Cell::Text(utc.format(f).to_string()),
-                None => Cell::DateTime(utc),
+                Some(f) => Cell::Text(local.format(f).to_string()),
+                None => Cell::DateTime(local),
             };
         }
         match value {
@@ -295,10 +428,10 @@ impl Widget for DateTimeWidget {
 
     fn describe(&self) -> String {
         let formats = describe_formats(&self.formats);
-        match (self.utc, formats.is_empty()) {
-            (false, _) => formats,
-            (true, true) => "in UTC".to_owned(),
-            (true, false) => format!("{formats}; in UTC"),
+        match (self.zone, formats.is_empty()) {
+            (Zone::Naive, _) => formats,
+            (zone, true) => format!("in {zone}"),
+            (zone, false) => format!("{formats}; in {zone}"),
         }
     }
 }

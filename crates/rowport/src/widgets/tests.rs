@@ -63,7 +63,7 @@ fn fk_char() -> ForeignKeyWidget {
 }
 
 fn fk_int() -> ForeignKeyWidget {
-    ForeignKeyWidget::new("author", "id", "id", Box::new(IntegerWidget))
+    ForeignKeyWidget::new("author", "id", "id", Box::new(IntegerWidget::default()))
 }
 
 fn link() -> LinkTable {
@@ -87,7 +87,7 @@ fn texts(items: &[&str]) -> Value {
 
 #[test]
 fn integer_empty_and_whitespace_are_null() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
     assert_eq!(ok(&w, ""), Value::Null);
     assert_eq!(ok(&w, "   "), Value::Null);
@@ -97,7 +97,7 @@ fn integer_empty_and_whitespace_are_null() {
 
 #[test]
 fn integer_zero_is_not_empty() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(ok(&w, "0"), Value::Int(0));
     assert_eq!(ok(&w, "-0"), Value::Int(0));
     assert_eq!(w.clean(&Cell::Int(0)), Ok(Value::Int(0)));
@@ -106,7 +106,7 @@ fn integer_zero_is_not_empty() {
 
 #[test]
 fn integer_reads_signs_and_leading_zeros() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(ok(&w, "42"), Value::Int(42));
     assert_eq!(ok(&w, "+42"), Value::Int(42));
     assert_eq!(ok(&w, "-42"), Value::Int(-42));
@@ -115,13 +115,13 @@ fn integer_reads_signs_and_leading_zeros() {
 
 #[test]
 fn integer_trims_surrounding_whitespace() {
-    assert_eq!(ok(&IntegerWidget, " 42 "), Value::Int(42));
-    assert_eq!(ok(&IntegerWidget, "\t42\n"), Value::Int(42));
+    assert_eq!(ok(&IntegerWidget::default(), " 42 "), Value::Int(42));
+    assert_eq!(ok(&IntegerWidget::default(), "\t42\n"), Value::Int(42));
 }
 
 #[test]
 fn integer_reads_grouped_digits() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(ok(&w, "1,234,567"), Value::Int(1_234_567));
     assert_eq!(ok(&w, "-12,345"), Value::Int(-12_345));
     assert_eq!(ok(&w, "1 234"), Value::Int(1234));
@@ -132,7 +132,7 @@ fn integer_reads_grouped_digits() {
 #[test]
 fn integer_comma_that_is_not_grouping_is_an_error() {
     // "1,5" is a decimal comma, not thousands: never read as 15.
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(err(&w, "1,5"), "is not a whole number");
     assert_eq!(err(&w, "12,34"), "is not a whole number");
     assert_eq!(err(&w, "1234,567"), "is not a whole number");
@@ -142,7 +142,7 @@ fn integer_comma_that_is_not_grouping_is_an_error() {
 #[test]
 fn integer_refuses_fraction() {
     // django-import-export truncates "1.5" to 1; rowport refuses it.
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(err(&w, "1.5"), "is not a whole number");
     assert_eq!(err(&w, "-0.1"), "is not a whole number");
     assert_eq!(err(&w, "1,234.5"), "is not a whole number");
@@ -150,7 +150,7 @@ fn integer_refuses_fraction() {
 
 #[test]
 fn integer_accepts_whole_fraction() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(ok(&w, "2.0"), Value::Int(2));
     assert_eq!(ok(&w, "0.0"), Value::Int(0));
     assert_eq!(ok(&w, "1,234.00"), Value::Int(1234));
@@ -158,14 +158,14 @@ fn integer_accepts_whole_fraction() {
 
 #[test]
 fn integer_reads_scientific_notation_when_whole() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(ok(&w, "1e3"), Value::Int(1000));
     assert_eq!(err(&w, "1e-3"), "is not a whole number");
 }
 
 #[test]
 fn integer_not_a_number_is_an_error() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(err(&w, "abc"), "is not a whole number");
     assert_eq!(err(&w, "12abc"), "is not a whole number");
     assert_eq!(err(&w, "--1"), "is not a whole number");
@@ -173,7 +173,7 @@ fn integer_not_a_number_is_an_error() {
 
 #[test]
 fn integer_none_is_an_error_not_null() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(err(&w, "None"), "is not a whole number");
     assert_eq!(err(&w, "null"), "is not a whole number");
 }
@@ -181,18 +181,18 @@ fn integer_none_is_an_error_not_null() {
 #[test]
 fn integer_too_large_is_an_error() {
     assert_eq!(
-        err(&IntegerWidget, "99999999999999999999"),
+        err(&IntegerWidget::default(), "99999999999999999999"),
         "is too large for a whole number column"
     );
     assert_eq!(
-        ok(&IntegerWidget, "9223372036854775807"),
+        ok(&IntegerWidget::default(), "9223372036854775807"),
         Value::Int(i64::MAX)
     );
 }
 
 #[test]
 fn integer_typed_cells() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(w.clean(&Cell::Int(12)), Ok(Value::Int(12)));
     assert_eq!(w.clean(&Cell::Float(66.0)), Ok(Value::Int(66)));
     assert_eq!(w.clean(&Cell::Float(-3.0)), Ok(Value::Int(-3)));
@@ -200,7 +200,7 @@ fn integer_typed_cells() {
 
 #[test]
 fn integer_typed_cells_that_are_not_whole_are_errors() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     let refused = |cell: Cell| w.clean(&cell).unwrap_err().message;
     assert_eq!(refused(Cell::Float(1.5)), "is not a whole number");
     assert_eq!(refused(Cell::Float(f64::NAN)), "is not a whole number");
@@ -214,7 +214,7 @@ fn integer_typed_cells_that_are_not_whole_are_errors() {
 
 #[test]
 fn integer_render() {
-    let w = IntegerWidget;
+    let w = IntegerWidget::default();
     assert_eq!(w.render(&Value::Int(1234)), Cell::Int(1234));
     assert_eq!(w.render(&Value::Null), Cell::Empty);
     assert_eq!(w.name(), "integer");
@@ -226,7 +226,7 @@ fn integer_render() {
 
 #[test]
 fn decimal_empty_and_whitespace_are_null() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
     assert_eq!(ok(&w, ""), Value::Null);
     assert_eq!(ok(&w, "  "), Value::Null);
@@ -234,13 +234,13 @@ fn decimal_empty_and_whitespace_are_null() {
 
 #[test]
 fn decimal_zero_is_not_empty() {
-    assert_eq!(ok(&DecimalWidget, "0"), Value::Decimal(Decimal::ZERO));
-    assert_eq!(ok(&DecimalWidget, "0.00"), Value::Decimal(Decimal::ZERO));
+    assert_eq!(ok(&DecimalWidget::default(), "0"), Value::Decimal(Decimal::ZERO));
+    assert_eq!(ok(&DecimalWidget::default(), "0.00"), Value::Decimal(Decimal::ZERO));
 }
 
 #[test]
 fn decimal_is_exact() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     let sum = match (ok(&w, "0.1"), ok(&w, "0.2")) {
         (Value::Decimal(a), Value::Decimal(b)) => a + b,
         other => panic!("not decimals: {other:?}"),
@@ -251,7 +251,7 @@ fn decimal_is_exact() {
 
 #[test]
 fn decimal_round_trips_as_written() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     let v = ok(&w, "12.34");
     assert_eq!(v, Value::Decimal(dec("12.34")));
     // A decimal cell: its digits in text formats, a number in spreadsheets.
@@ -266,7 +266,7 @@ fn decimal_round_trips_as_written() {
 
 #[test]
 fn decimal_reads_scientific_notation() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(ok(&w, "1e3"), Value::Decimal(dec("1000")));
     assert_eq!(ok(&w, "1E3"), Value::Decimal(dec("1000")));
     assert_eq!(ok(&w, "1.5e-3"), Value::Decimal(dec("0.0015")));
@@ -274,7 +274,7 @@ fn decimal_reads_scientific_notation() {
 
 #[test]
 fn decimal_reads_grouped_digits() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(ok(&w, "1,234,567.89"), Value::Decimal(dec("1234567.89")));
     assert_eq!(ok(&w, " 1 234.5 "), Value::Decimal(dec("1234.5")));
     assert_eq!(ok(&w, "1\u{a0}234.5"), Value::Decimal(dec("1234.5")));
@@ -282,14 +282,14 @@ fn decimal_reads_grouped_digits() {
 
 #[test]
 fn decimal_comma_is_not_grouping_when_not_thousands() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(err(&w, "1,5"), "is not a number");
     assert_eq!(err(&w, "1.234,56"), "is not a number");
 }
 
 #[test]
 fn decimal_not_a_number_is_an_error() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(err(&w, "abc"), "is not a number");
     assert_eq!(err(&w, "None"), "is not a number");
     assert_eq!(err(&w, "NaN"), "is not a number");
@@ -299,7 +299,7 @@ fn decimal_not_a_number_is_an_error() {
 
 #[test]
 fn decimal_typed_cells() {
-    let w = DecimalWidget;
+    let w = DecimalWidget::default();
     assert_eq!(w.clean(&Cell::Int(7)), Ok(Value::Decimal(dec("7"))));
     // The shortest decimal that round-trips the float, not 12.339999…
     assert_eq!(
@@ -319,8 +319,8 @@ fn decimal_typed_cells() {
 
 #[test]
 fn decimal_render_null_is_empty() {
-    assert_eq!(DecimalWidget.render(&Value::Null), Cell::Empty);
-    assert_eq!(DecimalWidget.kind(), ValueKind::Decimal);
+    assert_eq!(DecimalWidget::default().render(&Value::Null), Cell::Empty);
+    assert_eq!(DecimalWidget::default().kind(), ValueKind::Decimal);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ fn decimal_render_null_is_empty() {
 
 #[test]
 fn float_empty_and_whitespace_are_null() {
-    let w = FloatWidget;
+    let w = FloatWidget::default();
     assert_eq!(w.clean(&Cell::Empty), Ok(Value::Null));
     assert_eq!(ok(&w, ""), Value::Null);
     assert_eq!(ok(&w, " \t "), Value::Null);
@@ -336,13 +336,13 @@ fn float_empty_and_whitespace_are_null() {
 
 #[test]
 fn float_zero_is_not_empty() {
-    assert_eq!(ok(&FloatWidget, "0"), Value::Float(0.0));
-    assert_eq!(ok(&FloatWidget, "0.0"), Value::Float(0.0));
+    assert_eq!(ok(&FloatWidget::default(), "0"), Value::Float(0.0));
+    assert_eq!(ok(&FloatWidget::default(), "0.0"), Value::Float(0.0));
 }
 
 #[test]
 fn float_reads_numbers() {
-    let w = FloatWidget;
+    let w = FloatWidget::default();
     assert_eq!(ok(&w, "1.5"), Value::Float(1.5));
     assert_eq!(ok(&w, "-0.25"), Value::Float(-0.25));
     assert_eq!(ok(&w, "1e3"), Value::Float(1000.0));
@@ -351,7 +351,7 @@ fn float_reads_numbers() {
 
 #[test]
 fn float_reads_grouped_digits() {
-    let w = FloatWidget;
+    let w = FloatWidget::default();
     assert_eq!(ok(&w, "1,234,567.5"), Value::Float(1_234_567.5));
     assert_eq!(ok(&w, "1 234.5"), Value::Float(1234.5));
     assert_eq!(ok(&w, "1\u{a0}234"), Value::Float(1234.0));
@@ -359,13 +359,13 @@ fn float_reads_grouped_digits() {
 
 #[test]
 fn float_comma_is_not_grouping_when_not_thousands() {
-    assert_eq!(err(&FloatWidget, "1,5"), "is not a number");
-    assert_eq!(err(&FloatWidget, "1 234,5"), "is not a number");
+    assert_eq!(err(&FloatWidget::default(), "1,5"), "is not a number");
+    assert_eq!(err(&FloatWidget::default(), "1 234,5"), "is not a number");
 }
 
 #[test]
 fn float_not_a_number_is_an_error() {
-    let w = FloatWidget;
+    let w = FloatWidget::default();
     assert_eq!(err(&w, "abc"), "is not a number");
     assert_eq!(err(&w, "None"), "is not a number");
     assert_eq!(err(&w, "NaN"), "is not a number");
@@ -375,7 +375,7 @@ fn float_not_a_number_is_an_error() {
 
 #[test]
 fn float_typed_cells() {
-    let w = FloatWidget;
+    let w = FloatWidget::default();
     assert_eq!(w.clean(&Cell::Int(3)), Ok(Value::Float(3.0)));
     assert_eq!(w.clean(&Cell::Float(2.5)), Ok(Value::Float(2.5)));
     assert_eq!(
@@ -386,8 +386,8 @@ fn float_typed_cells() {
 
 #[test]
 fn float_render() {
-    assert_eq!(FloatWidget.render(&Value::Float(2.5)), Cell::Float(2.5));
-    assert_eq!(FloatWidget.render(&Value::Null), Cell::Empty);
+    assert_eq!(FloatWidget::default().render(&Value::Float(2.5)), Cell::Float(2.5));
+    assert_eq!(FloatWidget::default().render(&Value::Null), Cell::Empty);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -522,6 +522,7 @@ fn boolean_custom_spellings() {
         true_values: formats(&["ja", "x"]),
         false_values: formats(&["nein", "-"]),
         null_values: formats(&["?"]),
+        unknown_is_false: false,
     };
     assert_eq!(ok(&w, "JA"), Value::Bool(true));
     assert_eq!(ok(&w, "x"), Value::Bool(true));
@@ -543,6 +544,7 @@ fn boolean_error_lists_every_spelling_when_lists_differ_in_length() {
         true_values: formats(&["ja", "yes", "y"]),
         false_values: formats(&["nein"]),
         null_values: Vec::new(),
+        unknown_is_false: false,
     };
     assert_eq!(
         err(&w, "maybe"),
@@ -1017,7 +1019,7 @@ fn many_to_many_drops_empty_parts() {
 fn many_to_many_removes_duplicates() {
     let w = m2m("|", Box::new(CharWidget::default()));
     assert_eq!(ok(&w, "a|b|a| b"), texts(&["a", "b"]));
-    let ints = m2m(",", Box::new(IntegerWidget));
+    let ints = m2m(",", Box::new(IntegerWidget::default()));
     assert_eq!(
         ok(&ints, "1,01,2"),
         Value::List(vec![Value::Int(1), Value::Int(2)])
@@ -1034,7 +1036,7 @@ fn many_to_many_empty_cell_is_empty_list() {
 
 #[test]
 fn many_to_many_typed_number_is_one_key() {
-    let w = m2m(",", Box::new(IntegerWidget));
+    let w = m2m(",", Box::new(IntegerWidget::default()));
     assert_eq!(w.clean(&Cell::Int(5)), Ok(Value::List(vec![Value::Int(5)])));
     assert_eq!(
         w.clean(&Cell::Float(5.0)),
@@ -1044,7 +1046,7 @@ fn many_to_many_typed_number_is_one_key() {
 
 #[test]
 fn many_to_many_integer_keys() {
-    let w = m2m(",", Box::new(IntegerWidget));
+    let w = m2m(",", Box::new(IntegerWidget::default()));
     assert_eq!(
         ok(&w, "1, 2,3"),
         Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
@@ -1064,7 +1066,7 @@ fn many_to_many_render_joins_with_separator() {
     assert_eq!(w.render(&texts(&["a", "b", "c"])), text("a|b|c"));
     assert_eq!(w.render(&texts(&[])), text(""));
     assert_eq!(w.render(&Value::Null), text(""));
-    let ints = m2m(",", Box::new(IntegerWidget));
+    let ints = m2m(",", Box::new(IntegerWidget::default()));
     assert_eq!(
         ints.render(&Value::List(vec![Value::Int(1), Value::Int(22)])),
         text("1,22")
@@ -1089,7 +1091,8 @@ fn many_to_many_relation_and_describe() {
         relation.kind,
         RelationKind::ManyToMany {
             link: link(),
-            separator: "|".into()
+            separator: "|".into(),
+            add: false
         }
     );
     assert_eq!(
@@ -1434,7 +1437,7 @@ fn duration_round_trips_through_its_text() {
 
 #[test]
 fn json_reads_documents_and_keeps_falsy_ones() {
-    let w = JsonWidget;
+    let w = JsonWidget::default();
     assert_eq!(
         ok(&w, r#"{"a": [1, 2]}"#),
         Value::Json(serde_json::json!({"a": [1, 2]}))
@@ -1453,7 +1456,7 @@ fn json_reads_documents_and_keeps_falsy_ones() {
 #[test]
 fn json_retries_single_quotes_as_django_import_export_does() {
     assert_eq!(
-        ok(&JsonWidget, "{'a': 'b'}"),
+        ok(&JsonWidget::default(), "{'a': 'b'}"),
         Value::Json(serde_json::json!({"a": "b"}))
     );
 }
@@ -1461,14 +1464,14 @@ fn json_retries_single_quotes_as_django_import_export_does() {
 #[test]
 fn json_refuses_what_is_not_json() {
     assert_eq!(
-        err(&JsonWidget, "{oops"),
+        err(&JsonWidget::default(), "{oops"),
         "is not valid JSON (key must be a string at line 1 column 2)"
     );
 }
 
 #[test]
 fn json_renders_compact_text() {
-    let w = JsonWidget;
+    let w = JsonWidget::default();
     assert_eq!(
         w.render(&Value::Json(serde_json::json!({"b": 1, "a": [true, null]}))),
         text(r#"{"b":1,"a":[true,null]}"#)
@@ -1489,7 +1492,7 @@ fn simple_array_splits_without_trimming_as_django_import_export() {
 
 #[test]
 fn simple_array_uses_its_separator_and_item_widget() {
-    let w = SimpleArrayWidget::new("|", Box::new(DecimalWidget));
+    let w = SimpleArrayWidget::new("|", Box::new(DecimalWidget::default()));
     assert_eq!(
         ok(&w, "1.50|2"),
         Value::List(vec![Value::Decimal(dec("1.50")), Value::Decimal(dec("2"))])
@@ -1500,7 +1503,7 @@ fn simple_array_uses_its_separator_and_item_widget() {
 
 #[test]
 fn simple_array_renders_items_joined() {
-    let w = SimpleArrayWidget::new(";", Box::new(IntegerWidget));
+    let w = SimpleArrayWidget::new(";", Box::new(IntegerWidget::default()));
     assert_eq!(
         w.render(&Value::List(vec![Value::Int(1), Value::Int(22)])),
         text("1;22")

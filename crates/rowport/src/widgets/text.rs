@@ -17,6 +17,9 @@ pub struct CharWidget {
     pub allow_blank: bool,
     /// The only values accepted, when set.
     pub choices: Option<Vec<String>>,
+    /// Reads a number, boolean or date cell as its text (`66`, never `66.0`); when off,
+    /// such a cell is refused, for a column that must hold text as typed.
+    pub coerce_to_string: bool,
 }
 
 impl Default for CharWidget {
@@ -24,6 +27,7 @@ impl Default for CharWidget {
         CharWidget {
             allow_blank: true,
             choices: None,
+            coerce_to_string: true,
         }
     }
 }
@@ -34,7 +38,15 @@ impl CharWidget {
         CharWidget {
             allow_blank,
             choices: None,
+            coerce_to_string: true,
         }
+    }
+
+    /// Refuses cells that are not text (a number, a boolean, a date) instead of reading
+    /// them as their text.
+    pub fn text_only(mut self) -> Self {
+        self.coerce_to_string = false;
+        self
     }
 
     /// Accepts only these values.
@@ -63,6 +75,11 @@ impl Widget for CharWidget {
                 }
             }
             Cell::Text(s) => Value::Text(s.clone()),
+            _ if !self.coerce_to_string => {
+                return Err(WidgetError::new(
+                    "is not text (the cell holds a number, boolean or date)",
+                ))
+            }
             other => Value::Text(other.to_string()),
         };
         match (&self.choices, &value) {
@@ -85,16 +102,32 @@ impl Widget for CharWidget {
     }
 
     fn describe(&self) -> String {
-        match &self.choices {
-            Some(choices) => format!("choices {}", choices.join(" | ")),
-            None => String::new(),
+        let mut parts = Vec::new();
+        if let Some(choices) = &self.choices {
+            parts.push(format!("choices {}", choices.join(" | ")));
         }
+        if !self.coerce_to_string {
+            parts.push("text only".to_owned());
+        }
+        parts.join("; ")
     }
 }
 
 /// Booleans. Reads `1`/`0`, `true`/`false`, `yes`/`no`, `y`/`n`, `t`/`f`, `on`/`off` in any
 /// case; empty, `null` and `none` are null. Anything else is an error: django-import-export
-/// reads every unknown spelling as false, which loses data silently.
+/// reads every unknown spelling as false, which loses data silently. `unknown_is_false`
+/// restores that behaviour for files where it is wanted.
+///
+/// ```
+/// use rowport::widgets::{BooleanWidget, Widget};
+/// use rowport::{Cell, Value};
+///
+/// let mut ja = BooleanWidget::default();
+/// ja.true_values = vec!["ja".into()];
+/// ja.false_values = vec!["nein".into()];
+/// assert_eq!(ja.clean(&Cell::Text("Ja".into())), Ok(Value::Bool(true)));
+/// assert!(ja.clean(&Cell::Text("vielleicht".into())).is_err());
+/// ```
 #[derive(Debug, Clone)]
 pub struct BooleanWidget {
     /// Spellings read as true (compared without case).
@@ -103,6 +136,8 @@ pub struct BooleanWidget {
     pub false_values: Vec<String>,
     /// Spellings read as null (compared without case), besides the empty cell.
     pub null_values: Vec<String>,
+    /// Reads every other value as false, as django-import-export does, instead of refusing it.
+    pub unknown_is_false: bool,
 }
 
 impl Default for BooleanWidget {
@@ -112,6 +147,7 @@ impl Default for BooleanWidget {
             true_values: v(&["1", "true", "yes", "y", "t", "on"]),
             false_values: v(&["0", "false", "no", "n", "f", "off"]),
             null_values: v(&["null", "none"]),
+            unknown_is_false: false,
         }
     }
 }
@@ -159,12 +195,13 @@ impl Widget for BooleanWidget {
                     Ok(Value::Null)
                 } else if is(&self.true_values) {
                     Ok(Value::Bool(true))
-                } else if is(&self.false_values) {
+                } else if is(&self.false_values) || self.unknown_is_false {
                     Ok(Value::Bool(false))
                 } else {
                     Err(error())
                 }
             }
+            _ if self.unknown_is_false => Ok(Value::Bool(false)),
             _ => Err(error()),
         }
     }
