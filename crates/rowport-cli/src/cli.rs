@@ -87,6 +87,10 @@ pub struct ImportArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Write the rows that failed, with an Error column, to FILE, in FILE's format (by its extension) or else the input's: fix them and import FILE again (with --skip-invalid, the valid rows are committed meanwhile)
+    #[arg(long, value_name = "FILE")]
+    pub failed_out: Option<PathBuf>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -231,7 +231,163 @@ fn rescaled(mut d: Decimal, scale: u32) -> Decimal {
     d
 }
 
+/// The CHECK constraints of a `CREATE TABLE` statement, each as written
+/// (`CHECK (price >= 0)`), found outside string literals and quoted names.
+fn check_constraints(sql: &str) -> Vec<String> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' => {
+                while i < bytes.len() && bytes[i] != b']' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ if bytes.len() - i >= 5
+                && bytes[i..i + 5].eq_ignore_ascii_case(b"check")
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                let start = i;
+                let mut j = i + 5;
+                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j >= bytes.len() || bytes[j] != b'(' {
+                    i += 5;
+                    continue;
+                }
+                let mut depth = 0usize;
+                let mut k = j;
+                while k < bytes.len() {
+                    match bytes[k] {
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        quote @ (b'\'' | b'"' | b'`') => {
+                            k += 1;
+                            while k < bytes.len() && bytes[k] != quote {
+                                k += 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                if k >= bytes.len() {
+                    break;
+                }
+                out.push(sql[start..=k].to_owned());
+                i = k + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// A value bound for a CHECK evaluation: as [`Bind`], but decimals as numbers, as a
+/// NUMERIC or REAL column's affinity makes them before the check sees them.
+struct CheckBind<'a>(&'a Value);
+
+impl ToSql for CheckBind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self.0 {
+            Value::Decimal(d) => Ok(ToSqlOutput::Owned(match d.to_string().parse::<f64>() {
+                Ok(f) => SqlValue::Real(f),
+                Err(_) => SqlValue::Text(d.to_string()),
+            })),
+            other => Ok(match Bind(other).to_sql()? {
+                ToSqlOutput::Borrowed(v) => ToSqlOutput::Owned(v.into()),
+                ToSqlOutput::Owned(v) => ToSqlOutput::Owned(v),
+                _ => ToSqlOutput::Owned(SqlValue::Text(other.to_string())),
+            }),
+        }
+    }
+}
+
 impl Store for SqliteStore {
+    fn check_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        let sql: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(|e| db_error(&e))
+            .ok()
+            .flatten();
+        let checks = sql.as_deref().map(check_constraints).unwrap_or_default();
+        if checks.is_empty() || rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Every column of the table, so that a check names only known columns; those the
+        // import does not fill are NULL, on which a CHECK passes.
+        let all: Vec<String> = self.describe(table)?.columns.into_iter().map(|c| c.name).collect();
+        let given: Vec<Option<usize>> = all
+            .iter()
+            .map(|c| columns.iter().position(|g| g == c))
+            .collect();
+        let header = std::iter::once("\"__rowport_n\"".to_owned())
+            .chain(all.iter().map(|c| quote(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let width = all.len() + 1;
+        // SQLite allows 32,766 parameters per statement.
+        let per_statement = (32_000 / width).max(1);
+        let null = Value::Null;
+        let mut failed = Vec::new();
+        for check in &checks {
+            let expr = check[5..].trim();
+            for (chunk_no, chunk) in rows.chunks(per_statement).enumerate() {
+                let tuple = format!("({})", vec!["?"; width].join(", "));
+                let sql = format!(
+                    "WITH t({header}) AS (VALUES {}) SELECT \"__rowport_n\" FROM t WHERE NOT {expr}",
+                    vec![tuple; chunk.len()].join(", ")
+                );
+                let base = chunk_no * per_statement;
+                let numbers: Vec<Value> = (0..chunk.len())
+                    .map(|i| Value::Int((base + i) as i64))
+                    .collect();
+                let mut params: Vec<CheckBind<'_>> = Vec::with_capacity(width * chunk.len());
+                for (i, row) in chunk.iter().enumerate() {
+                    params.push(CheckBind(&numbers[i]));
+                    for g in &given {
+                        params.push(CheckBind(g.and_then(|g| row.get(g)).unwrap_or(&null)));
+                    }
+                }
+                let mut stmt = self.conn.prepare(&sql).map_err(|e| db_error(&e))?;
+                let hits = stmt
+                    .query_map(params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
+                    .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| db_error(&e))?;
+                for n in hits {
+                    failed.push((n as usize, check.clone()));
+                }
+            }
+        }
+        failed.sort();
+        Ok(failed)
+    }
+
     fn table_names(&mut self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
             .conn

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::field::Field;
-use crate::resource::Resource;
+use crate::resource::{DeleteRule, Resource};
 use crate::store::{Store, StoreError, StoreErrorKind, TableSchema};
 use crate::value::{Value, ValueKind};
 use crate::widgets::{self, Widget};
@@ -177,6 +177,11 @@ impl<'de> Deserialize<'de> for Size {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceConfig {
+    /// Another resource (declared, or a table) this one starts from: its table, options and
+    /// fields, which this one's keys then override (`extends = "book"`).
+    pub extends: Option<String>,
+    /// The name people see (DJE `name`, the admin's resource chooser).
+    pub verbose_name: Option<String>,
     /// The table (default: the resource's name).
     pub table: Option<String>,
     /// Only these fields, in this order.
@@ -206,6 +211,19 @@ pub struct ResourceConfig {
     /// Foreign keys to tables with a natural key (a unique constraint besides the primary
     /// key) are read and written as that key, a JSON list.
     pub use_natural_foreign_keys: Option<bool>,
+    /// Every row is new: no lookup of existing rows.
+    pub force_init_instance: Option<bool>,
+    /// Keep each reported row's record in the result.
+    pub store_instance: Option<bool>,
+    /// Keep each reported row's cells in the result.
+    pub store_row_values: Option<bool>,
+    /// Check NOT NULL, length, unique and CHECK constraints before writing.
+    pub clean_model_instances: Option<bool>,
+    /// Accepted for django-import-export compatibility; rowport always writes in batches.
+    pub use_bulk: Option<bool>,
+    /// Rows that delete the record they match: `{ column = "delete", equals = "1" }`
+    /// (`equals` may be a list).
+    pub delete_when: Option<DeleteWhenConfig>,
     /// Field declarations by field name.
     #[serde(default)]
     pub field: BTreeMap<String, FieldConfig>,
@@ -285,6 +303,16 @@ pub struct FieldConfig {
     pub separator: Option<String>,
 }
 
+/// `delete_when = { column = "delete", equals = ["1", "yes"] }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteWhenConfig {
+    /// The file's column.
+    pub column: String,
+    /// The value (or values) that delete, compared trimmed and without regard to case.
+    pub equals: OneOrMany,
+}
+
 /// A string or a list of strings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -338,9 +366,50 @@ impl Config {
         Ok(names)
     }
 
+    /// The declaration of `name` with what it `extends` merged in (the base's fields and
+    /// options, overridden by its own), `None` when `name` is not declared.
+    pub fn declaration(&self, name: &str) -> Result<Option<ResourceConfig>, ConfigError> {
+        let mut chain: Vec<String> = vec![name.to_owned()];
+        let Some(mut merged) = self.resources.get(name).cloned() else {
+            return Ok(None);
+        };
+        while let Some(base_name) = merged.extends.take() {
+            if chain.contains(&base_name) {
+                return Err(ConfigError::Resource {
+                    path: self.display_path(),
+                    resource: name.to_owned(),
+                    message: format!(
+                        "extends goes round in a circle: {} → {base_name}",
+                        chain.join(" → ")
+                    ),
+                });
+            }
+            let base = match self.resources.get(&base_name) {
+                Some(base) => base.clone(),
+                // A table that is not declared: its defaults.
+                None => ResourceConfig {
+                    table: Some(base_name.clone()),
+                    ..ResourceConfig::default()
+                },
+            };
+            chain.push(base_name);
+            merged = merge(base, merged);
+        }
+        Ok(Some(merged))
+    }
+
+    fn display_path(&self) -> String {
+        if self.path.as_os_str().is_empty() {
+            "rowport.toml".to_owned()
+        } else {
+            self.path.display().to_string()
+        }
+    }
+
     /// Builds the resource called `name`: a declared one, or the default for a table.
     pub fn resource(&self, name: &str, store: &mut dyn Store) -> Result<Resource, ConfigError> {
-        let declared = self.resources.get(name);
+        let declaration = self.declaration(name)?;
+        let declared = declaration.as_ref();
         let table = declared
             .and_then(|d| d.table.clone())
             .unwrap_or_else(|| name.to_owned());
@@ -387,8 +456,51 @@ impl Config {
             options.use_natural_foreign_keys = d
                 .use_natural_foreign_keys
                 .unwrap_or(options.use_natural_foreign_keys);
+            options.force_init_instance =
+                d.force_init_instance.unwrap_or(options.force_init_instance);
+            options.store_instance = d.store_instance.unwrap_or(options.store_instance);
+            options.store_row_values = d.store_row_values.unwrap_or(options.store_row_values);
+            options.clean_model_instances = d
+                .clean_model_instances
+                .unwrap_or(options.clean_model_instances);
+            options.use_bulk = d.use_bulk.unwrap_or(options.use_bulk);
+            options.verbose_name = d.verbose_name.clone();
+            options.delete_when = d.delete_when.clone().map(|rule| DeleteRule {
+                column: rule.column,
+                equals: rule.equals.into_vec(),
+            });
         }
         resource.finish().map_err(|e| error(e.message))
+    }
+}
+
+/// `child` over `base`: the child's keys win, fields merge by name, and the base's
+/// `extends` is followed next.
+fn merge(base: ResourceConfig, child: ResourceConfig) -> ResourceConfig {
+    let list = |child: Vec<String>, base: Vec<String>| if child.is_empty() { base } else { child };
+    let mut field = base.field;
+    field.extend(child.field);
+    ResourceConfig {
+        extends: base.extends,
+        verbose_name: child.verbose_name.or(base.verbose_name),
+        table: child.table.or(base.table),
+        fields: child.fields.or(base.fields),
+        exclude: list(child.exclude, base.exclude),
+        import_id_fields: list(child.import_id_fields, base.import_id_fields),
+        import_order: list(child.import_order, base.import_order),
+        export_order: list(child.export_order, base.export_order),
+        skip_unchanged: child.skip_unchanged.or(base.skip_unchanged),
+        report_skipped: child.report_skipped.or(base.report_skipped),
+        skip_diff: child.skip_diff.or(base.skip_diff),
+        use_transactions: child.use_transactions.or(base.use_transactions),
+        batch_size: child.batch_size.or(base.batch_size),
+        force_init_instance: child.force_init_instance.or(base.force_init_instance),
+        store_instance: child.store_instance.or(base.store_instance),
+        store_row_values: child.store_row_values.or(base.store_row_values),
+        clean_model_instances: child.clean_model_instances.or(base.clean_model_instances),
+        use_bulk: child.use_bulk.or(base.use_bulk),
+        delete_when: child.delete_when.or(base.delete_when),
+        field,
     }
 }
 

@@ -3,13 +3,20 @@
 //! Every method has a default that does nothing, so an implementation overrides only what
 //! it needs. Within one row they are called in django-import-export's order:
 //!
-//! `before_import_row` → `init_instance` (new rows) → `for_delete` → `import_field` (each
-//! field) → `skip_row` → `before_save_instance` | `before_delete_instance` → *(the batch is
-//! written)* → `after_save_instance` | `after_delete_instance` → `after_import_row`.
+//! `before_import_row` → `init_instance` (new rows) → `after_init_instance` → `for_delete`
+//! (and the resource's `delete_when` rule) → `import_field` (each field) → `skip_row` →
+//! `before_save_instance` | `before_delete_instance` → *(the batch is written)* →
+//! `after_save_instance` | `after_delete_instance` → `after_import_row`.
 //!
 //! rowport writes a batch of rows at a time, so the rows of one batch each reach
 //! `before_save_instance` before any of them reaches `after_save_instance`.
-//! `before_import` runs once before the first row, `after_import` once after the last.
+//! `before_import` runs once before the first row, `after_import` once after the last,
+//! inside the transaction; then, after the commit or rollback, every [`Observer`] of the
+//! resource hears `post_import` (django-import-export's `post_import` signal).
+//!
+//! A row that fails to clean (an invalid value) still gets `before_import_row` and
+//! `after_import_row`, and no other row hook. Every hook sees the row's number in the file
+//! ([`RowData::number`]), the dry-run flag and the caller's values ([`Context`]).
 
 use std::collections::BTreeMap;
 
@@ -46,6 +53,16 @@ pub struct RowData<'a> {
 }
 
 impl RowData<'_> {
+    /// The file's headers, in file order.
+    pub fn headers(&self) -> &[String] {
+        self.headers
+    }
+
+    /// The row's cells, in header order.
+    pub fn cells(&self) -> &[Cell] {
+        self.cells
+    }
+
     /// The cell under `column`.
     pub fn get(&self, column: &str) -> Option<&Cell> {
         let i = self.headers.iter().position(|h| h == column)?;
@@ -79,6 +96,17 @@ pub trait Hooks: Send + Sync {
 
     /// For a row that matches no existing record, on the fresh (all-null) record.
     fn init_instance(&self, instance: &mut Record, row: &RowData<'_>, ctx: &Context) {}
+
+    /// After the instance is ready and before anything is imported into it: `new` is true
+    /// for a fresh record (after `init_instance`), false for an existing record as loaded.
+    fn after_init_instance(
+        &self,
+        instance: &mut Record,
+        new: bool,
+        row: &RowData<'_>,
+        ctx: &Context,
+    ) {
+    }
 
     /// True deletes the existing record the row matches (a row that matches none is skipped).
     fn for_delete(&self, row: &RowData<'_>, instance: &Record, ctx: &Context) -> bool {
@@ -167,6 +195,36 @@ pub trait Hooks: Send + Sync {
     fn after_export(&self, rows: u64, ctx: &Context) -> Result<(), HookError> {
         Ok(())
     }
+}
+
+/// Told when an import or export has ended (django-import-export's `post_import` and
+/// `post_export` signals). Register one with [`Resource::observe`](crate::Resource::observe);
+/// unlike [`Hooks`], observers cannot change or stop anything: an import has been committed
+/// or rolled back when they hear of it.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use rowport::{hooks::Observer, Context, ImportResult};
+///
+/// #[derive(Default)]
+/// struct Log(Mutex<Vec<String>>);
+/// impl Observer for Log {
+///     fn post_import(&self, resource: &str, result: &ImportResult, ctx: &Context) {
+///         self.0.lock().unwrap().push(format!("{resource}: {}", result.totals));
+///     }
+/// }
+/// let log = Arc::new(Log::default());
+/// log.post_import("book", &ImportResult::default(), &Context::default());
+/// assert_eq!(log.0.lock().unwrap()[0], "book: 0 new, 0 updated, 0 skipped, 0 deleted, 0 invalid, 0 errors");
+/// ```
+#[allow(unused_variables)]
+pub trait Observer: Send + Sync {
+    /// After an import of `resource` ended, committed or not (see `result.committed`).
+    /// Not called when the import stopped with an error.
+    fn post_import(&self, resource: &str, result: &ImportResult, ctx: &Context) {}
+
+    /// After an export of `resource` wrote its last row (`rows` rows).
+    fn post_export(&self, resource: &str, rows: u64, ctx: &Context) {}
 }
 
 /// The hooks of a resource that declares none.

@@ -156,6 +156,9 @@ pub fn import_into(
             }
             result.committed = keep || (!transactional && !options.dry_run);
             result.seconds = started.elapsed().as_secs_f64();
+            for observer in &resource.observers {
+                observer.post_import(&resource.name, &result, &options.context);
+            }
             Ok(result)
         }
         Err(e) => {
@@ -203,6 +206,8 @@ struct Plan {
     /// Record slots written on insert and update (present in the file or defaulted).
     write_slots: Vec<usize>,
     headers: Vec<String>,
+    /// The table as the database declares it (for `clean_model_instances`).
+    schema: TableSchema,
 }
 
 impl Plan {
@@ -350,6 +355,7 @@ impl Plan {
             id_attributes,
             write_slots,
             headers: headers.to_vec(),
+            schema,
         })
     }
 }
@@ -715,6 +721,10 @@ impl Run<'_> {
         batch: &mut [Pending],
     ) -> Result<HashMap<Vec<Value>, Record>, ImportError> {
         let mut existing = HashMap::new();
+        if self.resource.options.force_init_instance {
+            // Every row is new: no query for existing records.
+            return Ok(existing);
+        }
         let mut keys: Vec<Vec<Value>> = Vec::new();
         let mut seen = HashSet::new();
         for pending in batch.iter() {
@@ -809,26 +819,22 @@ impl Run<'_> {
                     record
                 }
             };
-            if hooks.for_delete(&data, &instance, ctx) {
-                if original.is_some() {
-                    match hooks.before_delete_instance(&instance, &data, ctx) {
-                        Ok(()) => pending.outcome = Some(RowOutcome::Delete),
-                        Err(e) => pending.errors.push(row_error(
-                            number,
-                            None,
-                            None,
-                            e.0,
-                            RowOutcome::Error,
-                        )),
-                    }
+            hooks.after_init_instance(&mut instance, original.is_none(), &data, ctx);
+            let delete_rule = self
+                .resource
+                .options
+                .delete_when
+                .as_ref()
+                .is_some_and(|rule| rule.matches(&data));
+            if delete_rule || hooks.for_delete(&data, &instance, ctx) {
+                // before_delete_instance runs just before the batch is written.
+                pending.outcome = Some(if original.is_some() {
+                    RowOutcome::Delete
                 } else {
-                    pending.outcome = Some(RowOutcome::Skip);
-                }
+                    RowOutcome::Skip
+                });
                 pending.instance = Some(instance);
                 pending.original = original;
-                if !pending.errors.is_empty() {
-                    pending.outcome = Some(RowOutcome::Error);
-                }
                 continue;
             }
             let mut failure = None;
@@ -876,25 +882,15 @@ impl Run<'_> {
                         && original.as_ref() == Some(&instance)
                         && links_unchanged(&pending.links, &pending.old_links)
                 });
-            if skip {
-                pending.outcome = Some(RowOutcome::Skip);
+            // New and updated rows meet the constraint checks and before_save_instance
+            // just before the batch is written (see `write`).
+            pending.outcome = Some(if skip {
+                RowOutcome::Skip
+            } else if original.is_some() {
+                RowOutcome::Update
             } else {
-                match hooks.before_save_instance(&mut instance, &data, ctx) {
-                    Ok(()) => {
-                        pending.outcome = Some(if original.is_some() {
-                            RowOutcome::Update
-                        } else {
-                            RowOutcome::New
-                        })
-                    }
-                    Err(e) => {
-                        pending
-                            .errors
-                            .push(row_error(number, None, None, e.0, RowOutcome::Error));
-                        pending.outcome = Some(RowOutcome::Error);
-                    }
-                }
-            }
+                RowOutcome::New
+            });
             pending.instance = Some(instance);
             pending.original = original;
         }
@@ -978,6 +974,10 @@ impl Run<'_> {
         rows: &mut [Pending],
         existing: &mut HashMap<Vec<Value>, Record>,
     ) -> Result<(), ImportError> {
+        if self.resource.options.clean_model_instances {
+            self.clean_instances(store, rows)?;
+        }
+        self.before_write(rows);
         let plan = self.plan;
         let pk = plan.pk_slot;
         let names = &plan.names;
@@ -1104,6 +1104,263 @@ impl Run<'_> {
         self.finish_rows(rows, existing)
     }
 
+    /// `before_save_instance` and `before_delete_instance`, for the rows about to be
+    /// written, in file order. A refusal makes the row an error row, left unwritten.
+    fn before_write(&mut self, rows: &mut [Pending]) {
+        let ctx = &self.options.context;
+        let hooks = self.resource.hooks.clone();
+        for pending in rows.iter_mut() {
+            let number = pending.row.number;
+            let Some(instance) = pending.instance.as_mut() else {
+                continue;
+            };
+            let data = RowData {
+                number,
+                headers: &self.plan.headers,
+                cells: &mut pending.row.cells,
+            };
+            let done = match pending.outcome {
+                Some(RowOutcome::New | RowOutcome::Update) => {
+                    hooks.before_save_instance(instance, &data, ctx)
+                }
+                Some(RowOutcome::Delete) => hooks.before_delete_instance(instance, &data, ctx),
+                _ => Ok(()),
+            };
+            if let Err(e) = done {
+                fail(pending, e.0);
+            }
+        }
+    }
+
+    /// `clean_model_instances`: checks each new and updated row against the table's
+    /// constraints before anything is written, and makes a row that breaks one invalid with
+    /// an error that names the field. NOT NULL and lengths are checked in memory; unique
+    /// constraints with one query per constraint and batch (rows written earlier in the
+    /// import are in the table by then); CHECK constraints with one query per batch, by the
+    /// store.
+    fn clean_instances(
+        &mut self,
+        store: &mut dyn Store,
+        rows: &mut [Pending],
+    ) -> Result<(), ImportError> {
+        let plan = self.plan;
+        let schema = &plan.schema;
+        let pk = plan.pk_slot;
+        let candidate =
+            |p: &Pending| matches!(p.outcome, Some(RowOutcome::New | RowOutcome::Update));
+        let column_of_slot = |slot: usize| -> Option<&Column> {
+            plan.columns.iter().find(|c| c.slot == Some(slot))
+        };
+        let header_of = |slot: usize| -> Option<String> {
+            column_of_slot(slot).map(|c| c.field.column_name.clone())
+        };
+        let table = &plan.table;
+
+        // NOT NULL and length, in memory.
+        let unfilled: Vec<&str> = schema
+            .columns
+            .iter()
+            .filter(|c| !c.nullable && !c.has_default && !c.primary_key)
+            .filter(|c| {
+                !plan
+                    .write_slots
+                    .iter()
+                    .any(|&s| plan.names[s] == c.name)
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        for pending in rows.iter_mut().filter(|p| candidate(p)) {
+            let number = pending.row.number;
+            let Some(instance) = pending.instance.as_ref() else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            for &slot in &plan.write_slots {
+                let Some(column) = schema.column(&plan.names[slot]) else {
+                    continue;
+                };
+                let value = &instance.values()[slot];
+                let header = header_of(slot);
+                if value.is_null() && !column.nullable && slot != pk {
+                    errors.push(row_error(
+                        number,
+                        header.as_deref(),
+                        None,
+                        format!(
+                            "is required: {table}.{} cannot be empty (NOT NULL)",
+                            column.name
+                        ),
+                        RowOutcome::Invalid,
+                    ));
+                }
+                if let (Value::Text(text), Some(max)) = (value, column.max_length) {
+                    let length = text.chars().count();
+                    if length > max {
+                        errors.push(row_error(
+                            number,
+                            header.as_deref(),
+                            Some(text.clone()),
+                            format!(
+                                "is {length} characters long, and {table}.{} holds at most {max} ({})",
+                                column.name, column.declared_type
+                            ),
+                            RowOutcome::Invalid,
+                        ));
+                    }
+                }
+            }
+            if pending.outcome == Some(RowOutcome::New) {
+                for name in &unfilled {
+                    errors.push(row_error(
+                        number,
+                        None,
+                        None,
+                        format!(
+                            "{table}.{name} cannot be empty (NOT NULL, no default), and no column of the file fills it"
+                        ),
+                        RowOutcome::Invalid,
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                pending.errors.extend(errors);
+                pending.outcome = Some(RowOutcome::Invalid);
+            }
+        }
+
+        // Unique constraints whose columns the record holds.
+        for unique in &schema.unique {
+            let slots: Option<Vec<usize>> = unique
+                .iter()
+                .map(|c| plan.names.iter().position(|n| n == c))
+                .collect();
+            let Some(slots) = slots else {
+                continue;
+            };
+            let key_of = |p: &Pending| -> Option<Vec<Value>> {
+                let instance = p.instance.as_ref()?;
+                let key: Vec<Value> = slots.iter().map(|&s| instance.values()[s].clone()).collect();
+                (!key.iter().any(Value::is_null)).then_some(key)
+            };
+            let mut first_row: HashMap<Vec<Value>, u64> = HashMap::new();
+            let mut wanted: Vec<Vec<Value>> = Vec::new();
+            let mut duplicate: Vec<Option<u64>> = vec![None; rows.len()];
+            for (i, pending) in rows.iter().enumerate() {
+                if !candidate(pending) {
+                    continue;
+                }
+                let Some(key) = key_of(pending) else {
+                    continue;
+                };
+                match first_row.get(&key) {
+                    Some(&n) => duplicate[i] = Some(n),
+                    None => {
+                        first_row.insert(key.clone(), pending.row.number);
+                        wanted.push(key);
+                    }
+                }
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut columns: Vec<(String, ValueKind)> = slots
+                .iter()
+                .map(|&s| plan.kinds[s].clone())
+                .collect();
+            columns.push(plan.kinds[pk].clone());
+            let mut holders: HashMap<Vec<Value>, Vec<Value>> = HashMap::new();
+            for mut row in store.fetch(
+                &Fetch {
+                    table,
+                    key_columns: unique,
+                    columns: &columns,
+                },
+                &wanted,
+            )? {
+                let holder = row.pop().unwrap_or_default();
+                holders.entry(row).or_default().push(holder);
+            }
+            let one = slots.len() == 1;
+            let header = if one { header_of(slots[0]) } else { None };
+            let described = if one {
+                format!("{table}.{} is unique", unique[0])
+            } else {
+                format!("({}) is unique in {table}", unique.join(", "))
+            };
+            for (i, pending) in rows.iter_mut().enumerate() {
+                if !candidate(pending) {
+                    continue;
+                }
+                let Some(key) = key_of(pending) else {
+                    continue;
+                };
+                let own = pending
+                    .instance
+                    .as_ref()
+                    .map(|r| r.values()[pk].clone())
+                    .unwrap_or_default();
+                let taken_by_other = holders
+                    .get(&key)
+                    .is_some_and(|h| h.iter().any(|k| own.is_null() || k != &own));
+                let shown = key
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let message = match duplicate[i] {
+                    Some(n) => Some(format!("is also in row {n}, and {described}")),
+                    None if taken_by_other => {
+                        Some(format!("is already used by another {table} row, and {described}"))
+                    }
+                    None => None,
+                };
+                if let Some(message) = message {
+                    let number = pending.row.number;
+                    pending.errors.push(row_error(
+                        number,
+                        header.as_deref(),
+                        Some(shown),
+                        message,
+                        RowOutcome::Invalid,
+                    ));
+                    pending.outcome = Some(RowOutcome::Invalid);
+                }
+            }
+        }
+
+        // CHECK constraints, which the store evaluates without writing.
+        let idx: Vec<usize> = (0..rows.len()).filter(|&i| candidate(&rows[i])).collect();
+        if !idx.is_empty() {
+            let names: Vec<String> = plan.names.to_vec();
+            let values: Vec<Vec<Value>> = idx
+                .iter()
+                .map(|&i| {
+                    rows[i]
+                        .instance
+                        .as_ref()
+                        .map(|r| r.values().to_vec())
+                        .unwrap_or_default()
+                })
+                .collect();
+            for (at, check) in store.check_rows(table, &names, &values)? {
+                let Some(&i) = idx.get(at) else {
+                    continue;
+                };
+                let pending = &mut rows[i];
+                let number = pending.row.number;
+                pending.errors.push(row_error(
+                    number,
+                    None,
+                    None,
+                    format!("breaks the {table} table's check {check}"),
+                    RowOutcome::Invalid,
+                ));
+                pending.outcome = Some(RowOutcome::Invalid);
+            }
+        }
+        Ok(())
+    }
+
     /// Sets each saved row's many-to-many links to exactly the file's list.
     fn write_links(
         &mut self,
@@ -1226,6 +1483,12 @@ impl Run<'_> {
                     .unwrap_or(usize::MAX)
             };
             pending.errors.sort_by_key(position);
+            if matches!(outcome, RowOutcome::Invalid | RowOutcome::Error)
+                && self.sink.wants_failed_rows()
+            {
+                self.sink
+                    .failed_row(number, &pending.row.cells, &pending.errors);
+            }
             let keep = self.result.rows.len() < self.options.preview_rows;
             if reported && (keep || self.sink.wants_rows()) {
                 let row_result = self.row_result(pending, outcome);
@@ -1295,11 +1558,30 @@ impl Run<'_> {
                 }
             }
         }
+        let options = &self.resource.options;
+        let instance = if options.store_instance {
+            match outcome {
+                RowOutcome::Delete => pending.original.clone().or(pending.instance.clone()),
+                _ => pending.instance.clone(),
+            }
+        } else {
+            None
+        };
+        let row_values = options.store_row_values.then(|| {
+            self.plan
+                .headers
+                .iter()
+                .zip(&pending.row.cells)
+                .map(|(h, c)| (h.clone(), c.to_string()))
+                .collect()
+        });
         RowResult {
             row: pending.row.number,
             outcome,
             key,
             changes,
+            instance,
+            row_values,
         }
     }
 

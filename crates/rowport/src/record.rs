@@ -8,7 +8,7 @@ use crate::value::Value;
 ///
 /// The attribute names are shared by every record of an import, so a record costs one
 /// vector of values.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     names: Arc<[String]>,
     values: Vec<Value>,
@@ -53,5 +53,21 @@ impl Record {
 
     fn position(&self, attribute: &str) -> Option<usize> {
         self.names.iter().position(|n| n == attribute)
+    }
+}
+
+/// A record serializes as a map of attribute → value as text (`null` for NULL).
+impl serde::Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.names.len()))?;
+        for (name, value) in self.names.iter().zip(&self.values) {
+            if value.is_null() {
+                map.serialize_entry(name, &None::<String>)?;
+            } else {
+                map.serialize_entry(name, &value.to_string())?;
+            }
+        }
+        map.end()
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::field::Field;
-use crate::hooks::{Hooks, NoHooks};
+use crate::hooks::{Hooks, NoHooks, Observer, RowData};
 use crate::store::TableSchema;
 use crate::widgets::{self, ForeignKeyWidget, Widget};
 
@@ -35,6 +35,52 @@ pub struct ResourceOptions {
     /// instead (its first unique constraint besides the primary key), read and written as a
     /// JSON list; tables without one keep the primary key.
     pub use_natural_foreign_keys: bool,
+    /// Never look up existing records: every row is new (DJE `force_init_instance`). Saves
+    /// the existing-record query; a row whose key exists then fails on the unique key.
+    pub force_init_instance: bool,
+    /// Keep each reported row's record (after the import) in [`RowResult::instance`](crate::result::RowResult::instance).
+    pub store_instance: bool,
+    /// Keep each reported row's cells by column in [`RowResult::row_values`](crate::result::RowResult::row_values).
+    pub store_row_values: bool,
+    /// Check the table's constraints (NOT NULL, length, unique, CHECK) on every row before
+    /// writing, and report a violation as that row's field error instead of a database error.
+    pub clean_model_instances: bool,
+    /// Accepted for django-import-export compatibility. rowport always writes in batches of
+    /// `batch_size` (what DJE calls bulk mode) while still calling every hook and writing
+    /// many-to-many links; the flag changes nothing.
+    pub use_bulk: bool,
+    /// The name people see (the admin's resource chooser, `rowport inspect`); default: the
+    /// resource's name.
+    pub verbose_name: Option<String>,
+    /// Rows that delete the record they match, besides those the `for_delete` hook picks
+    /// (`delete_when = { column = "delete", equals = "1" }` in rowport.toml).
+    pub delete_when: Option<DeleteRule>,
+}
+
+/// A rule that marks a row for deletion by one of its cells: the row deletes the record it
+/// matches when the cell under `column`, trimmed, is one of `equals` (compared without
+/// regard to ASCII case, so `equals = ["yes"]` also takes `YES`). A row that matches no
+/// record is skipped, as with `for_delete`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteRule {
+    /// The file's column (its header).
+    pub column: String,
+    /// The values that delete.
+    pub equals: Vec<String>,
+}
+
+impl DeleteRule {
+    /// Whether `row` asks for a delete.
+    pub fn matches(&self, row: &RowData<'_>) -> bool {
+        match row.get(&self.column) {
+            Some(cell) => {
+                let text = cell.to_string();
+                let text = text.trim();
+                self.equals.iter().any(|e| e.trim().eq_ignore_ascii_case(text))
+            }
+            None => false,
+        }
+    }
 }
 
 impl Default for ResourceOptions {
@@ -51,6 +97,13 @@ impl Default for ResourceOptions {
             use_transactions: true,
             batch_size: 1000,
             use_natural_foreign_keys: false,
+            force_init_instance: false,
+            store_instance: false,
+            store_row_values: false,
+            clean_model_instances: false,
+            use_bulk: false,
+            verbose_name: None,
+            delete_when: None,
         }
     }
 }
@@ -104,6 +157,8 @@ pub struct Resource {
     pub options: ResourceOptions,
     /// Hooks.
     pub hooks: Arc<dyn Hooks>,
+    /// Told when an import or export has ended.
+    pub observers: Vec<Arc<dyn Observer>>,
     import_fields: Vec<usize>,
     export_fields: Vec<usize>,
 }
@@ -129,6 +184,7 @@ impl Resource {
             fields: Vec::new(),
             options: ResourceOptions::default(),
             hooks: Arc::new(NoHooks),
+            observers: Vec::new(),
             import_fields: Vec::new(),
             export_fields: Vec::new(),
         }
@@ -172,6 +228,41 @@ impl Resource {
         }
     }
 
+    /// The name people see: `verbose_name` when set, else the resource's name (DJE
+    /// `get_display_name`).
+    pub fn display_name(&self) -> &str {
+        self.options.verbose_name.as_deref().unwrap_or(&self.name)
+    }
+
+    /// A new resource named `name` that starts as a copy of `base`: its table, fields,
+    /// options and hooks (django-import-export's resource inheritance). Change what differs,
+    /// then call [`finish`](Resource::finish).
+    ///
+    /// ```
+    /// use rowport::{memory::MemoryStore, Resource, Store, ValueKind};
+    ///
+    /// let mut store = MemoryStore::new();
+    /// store.create_table("book", &[("id", ValueKind::Int), ("isbn", ValueKind::Text)]);
+    /// let book = Resource::from_schema("book", &store.describe("book").unwrap());
+    /// let mut by_isbn = Resource::extend("book_by_isbn", &book);
+    /// by_isbn.options.import_id_fields = vec!["isbn".into()];
+    /// let by_isbn = by_isbn.finish().unwrap();
+    /// assert_eq!(by_isbn.table, "book");
+    /// assert_eq!(by_isbn.import_id_fields(), ["isbn"]);
+    /// ```
+    pub fn extend(name: &str, base: &Resource) -> Resource {
+        let mut resource = base.clone();
+        resource.name = name.to_owned();
+        resource.options.verbose_name = None;
+        resource
+    }
+
+    /// Adds an observer, told after every import and export of this resource ends.
+    pub fn observe(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
     /// Sets the hooks.
     pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
         self.hooks = hooks;
@@ -199,6 +290,13 @@ impl Resource {
                     "{option} names \"{unknown}\", which is not a field (fields: {})",
                     self.field_names().join(", ")
                 )));
+            }
+        }
+        if let Some(rule) = &self.options.delete_when {
+            if rule.column.is_empty() || rule.equals.is_empty() {
+                return Err(error(
+                    "delete_when needs a column and at least one value to compare with".into(),
+                ));
             }
         }
         if self.options.batch_size == 0 {

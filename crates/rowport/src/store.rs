@@ -39,19 +39,43 @@ pub struct ColumnSchema {
     /// For a date-time column: it holds instants (PostgreSQL `timestamptz`), so a date and
     /// time without an offset is read as UTC, as Django does with `USE_TZ`.
     pub with_time_zone: bool,
+    /// The most characters a text column holds (`varchar(100)`, `character varying(100)`,
+    /// `char(2)`), read from the declared type by [`ColumnSchema::new`].
+    /// `clean_model_instances` refuses longer values before writing, as Django's
+    /// `max_length` does, also in SQLite, which does not enforce it.
+    pub max_length: Option<usize>,
 }
 
 impl ColumnSchema {
-    /// A nullable column of `kind` without a default, key or constraint.
+    /// A nullable column of `kind` without a default, key or constraint (its
+    /// `max_length` read from `declared_type`).
     pub fn new(name: &str, declared_type: &str, kind: ValueKind) -> Self {
         ColumnSchema {
             name: name.to_owned(),
             declared_type: declared_type.to_owned(),
             kind,
             nullable: true,
+            max_length: max_length_of(declared_type),
             ..ColumnSchema::default()
         }
     }
+}
+
+/// The length in `varchar(100)`, `character varying(100)`, `nvarchar(20)`, `char(2)`.
+fn max_length_of(declared: &str) -> Option<usize> {
+    let lower = declared.trim().to_ascii_lowercase();
+    let open = lower.find('(')?;
+    let base = lower[..open].trim();
+    let text_type = matches!(
+        base,
+        "varchar" | "character varying" | "char" | "character" | "nvarchar" | "nchar"
+            | "varchar2" | "nvarchar2" | "varying character" | "native character"
+    );
+    if !text_type {
+        return None;
+    }
+    let close = lower[open..].find(')')? + open;
+    lower[open + 1..close].trim().parse().ok()
 }
 
 /// A table as the database declares it.
@@ -259,7 +283,7 @@ pub enum CompareOp {
     Ge,
 }
 
-/// Why a store call failed.
+/// A database failure or refusal, in the user's terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {
@@ -311,6 +335,20 @@ pub trait Store {
 
     /// Rolls it back.
     fn rollback(&mut self) -> Result<(), StoreError>;
+
+    /// The rows among `rows` that a CHECK constraint of `table` refuses, as (index in
+    /// `rows`, the constraint as declared), without writing anything. Columns of the table
+    /// that `columns` does not name count as NULL (so a check on them passes, as SQL's
+    /// CHECK does on NULL). Used by `clean_model_instances`; the default knows no checks.
+    fn check_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        let _ = (table, columns, rows);
+        Ok(Vec::new())
+    }
 
     /// Rows whose key columns equal one of `keys`, each with `fetch.columns` in order.
     fn fetch(

@@ -471,12 +471,10 @@ fn hooks_run_in_django_import_export_order() {
         "before_import_row:4",
         "before_import_row:5",
         "for_delete:2",
-        "before_delete_instance:2",
         "for_delete:3",
         "import_field(isbn):3",
         "import_field(name):3",
         "skip_row:3",
-        "before_save_instance:3",
         "for_delete:4",
         "import_field(isbn):4",
         "import_field(name):4",
@@ -486,6 +484,10 @@ fn hooks_run_in_django_import_export_order() {
         "import_field(isbn):5",
         "import_field(name):5",
         "skip_row:5",
+        // The before-write hooks run after the batch is classified (and, with
+        // clean_model_instances, validated), just before it is written.
+        "before_delete_instance:2",
+        "before_save_instance:3",
         "before_save_instance:5",
         "after_delete_instance:2",
         "after_import_row(Delete):2",

@@ -1,16 +1,18 @@
 //! `rowport import RESOURCE FILE`: read a file, import its rows, report.
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Write};
+use std::io::{BufReader, BufWriter, Cursor, Read, Write};
 
 use anyhow::Result;
+use rowport::result::FailedRowsWriter;
 use rowport::{Context, ImportOptions, ImportResult, RowOutcome};
 use rowport_formats::{
-    open_reader, sniff_format, EncodingSource, Format, Limits, ReadOptions, SNIFF_BYTES,
+    open_reader, open_writer, sniff_format, EncodingSource, Format, Limits, ReadOptions,
+    WriteOptions, SNIFF_BYTES,
 };
 use serde::Serialize;
 
-use super::{display_name, open_session, parse_encoding};
+use super::{display_name, open_session, parse_encoding, temp_beside};
 use crate::cli::{GlobalArgs, ImportArgs, LimitArgs};
 use crate::failure::{ExitCode, Failure};
 use crate::progress::{self, Progress};
@@ -118,13 +120,60 @@ pub fn run(global: &GlobalArgs, args: ImportArgs) -> Result<ExitCode> {
         },
         ..ImportOptions::default()
     };
-    let result = rowport::import(
-        &session.resource,
-        session.store.as_mut(),
-        reader.as_mut(),
-        &import_options,
-    )
-    .map_err(Failure::from)?;
+    let result = match &args.failed_out {
+        None => rowport::import(
+            &session.resource,
+            session.store.as_mut(),
+            reader.as_mut(),
+            &import_options,
+        )
+        .map_err(Failure::from)?,
+        Some(path) => {
+            let out_format = Format::from_path(path).unwrap_or(format);
+            if !out_format.writable() {
+                return Err(Failure::usage(format!(
+                    "--failed-out cannot write {out_format} ({})",
+                    path.display()
+                ))
+                .hint("give the file an extension rowport writes, e.g. failed.csv or failed.xlsx")
+                .into());
+            }
+            let mut temp = temp_beside(path)?;
+            let (result, failed) = {
+                let writer = open_writer(
+                    out_format,
+                    Box::new(BufWriter::with_capacity(1 << 16, temp.as_file_mut())),
+                    &WriteOptions::default(),
+                )
+                .map_err(Failure::from)?;
+                let mut failed =
+                    FailedRowsWriter::new(writer, reader.headers()).map_err(Failure::from)?;
+                let result = rowport::import_into(
+                    &session.resource,
+                    session.store.as_mut(),
+                    reader.as_mut(),
+                    &import_options,
+                    &mut failed,
+                )
+                .map_err(Failure::from)?;
+                (result, failed.finish().map_err(Failure::from)?)
+            };
+            temp.as_file_mut().flush()?;
+            temp.persist(path).map_err(|e| {
+                Failure::new(
+                    ExitCode::Io,
+                    format!("cannot write {}: {}", path.display(), io_reason(&e.error)),
+                )
+            })?;
+            eprintln!(
+                "wrote {} failed {} to {}",
+                rowport::result::group(failed),
+                if failed == 1 { "row" } else { "rows" },
+                path.display()
+            );
+            result
+        }
+    };
     progress.finish();
 
     report(&file_name, &result, args.skip_invalid);
