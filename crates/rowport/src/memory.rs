@@ -1,7 +1,10 @@
 //! [`MemoryStore`]: a [`Store`] that keeps tables in memory — for programs that validate a
 //! file into records without a database, and for tests of the engines.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::resource::Resource;
 
 use crate::store::{
     ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind,
@@ -18,8 +21,31 @@ struct Table {
     next_id: i64,
 }
 
-/// Tables in memory. The first column of each table is its integer primary key, assigned
-/// on insert when not given.
+/// Tables in memory. The first column of each table is its primary key; an integer key is
+/// assigned on insert when not given, counting up from 1 as a database's would.
+///
+/// Everything an import does runs against it — widgets, lookups, hooks, transactions (a
+/// rollback restores the tables as they were at `begin`) — so a program can validate a file
+/// without a database. [`read_all`](crate::read_all) uses one to read a file into `Vec<T>`.
+///
+/// ```
+/// use rowport::memory::MemoryStore;
+/// use rowport::formats::{open_reader, Format, ReadOptions};
+/// use rowport::{import, ImportOptions, Resource, Store, Value, ValueKind};
+///
+/// let mut store = MemoryStore::new();
+/// store.create_table("book", &[("id", ValueKind::Int), ("title", ValueKind::Text), ("pages", ValueKind::Int)]);
+/// let book = Resource::from_schema("book", &store.describe("book")?).finish()?;
+///
+/// let csv = "title,pages\nDune,412\nEmma,many\n";
+/// let mut reader = open_reader(Format::Csv, Box::new(csv.as_bytes()), "books.csv", &ReadOptions::default())?;
+/// let options = ImportOptions { skip_invalid: true, ..ImportOptions::default() };
+/// let result = import(&book, &mut store, reader.as_mut(), &options)?;
+///
+/// assert_eq!((result.totals.new, result.totals.invalid), (1, 1));
+/// assert_eq!(store.rows("book"), [vec![Value::Int(1), Value::Text("Dune".into()), Value::Int(412)]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     tables: HashMap<String, Table>,
@@ -60,6 +86,47 @@ impl MemoryStore {
         );
     }
 
+    /// Creates the table a resource needs: its primary key first (the key field's kind, or
+    /// an integer when no field holds it), then a nullable column for each field's
+    /// attribute, of the kind its widget cleans to. Many-to-many fields get no column. An
+    /// existing table of that name is replaced.
+    ///
+    /// ```
+    /// use rowport::memory::MemoryStore;
+    /// use rowport::{Resource, Store};
+    ///
+    /// let book = Resource::builder("book").field_of::<String>("title").import_id_fields(["title"]).build()?;
+    /// let mut store = MemoryStore::new();
+    /// store.create_table_for(&book);
+    /// assert_eq!(store.columns("book"), ["id", "title"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_table_for(&mut self, resource: &Resource) {
+        let stored = |f: &&crate::Field| !f.is_many_to_many();
+        let key_kind = resource
+            .fields
+            .iter()
+            .filter(stored)
+            .find(|f| f.attribute == resource.primary_key)
+            .map(|f| f.widget.kind())
+            .unwrap_or(ValueKind::Int);
+        let mut columns: Vec<(&str, ValueKind)> = vec![(&resource.primary_key, key_kind)];
+        for field in resource.fields.iter().filter(stored) {
+            if !columns.iter().any(|(n, _)| *n == field.attribute) {
+                columns.push((&field.attribute, field.widget.kind()));
+            }
+        }
+        self.create_table(&resource.table, &columns);
+    }
+
+    /// The column names of `table`, in order (empty when there is no such table).
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        self.tables
+            .get(table)
+            .map(|t| t.schema.columns.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Declares that `column` of `table` refers to `target`'s primary key.
     pub fn add_foreign_key(&mut self, table: &str, column: &str, target: &str) {
         let target_key = self
@@ -92,6 +159,35 @@ impl MemoryStore {
                 format!("table \"{name}\" not found"),
             )
         })
+    }
+}
+
+/// Orders two values as a database would: numbers by magnitude (so key 10 comes after 9),
+/// nulls first, values of the same kind by content, anything else by its text.
+fn compare(a: &Value, b: &Value) -> Ordering {
+    use Value::*;
+    let number = |v: &Value| match v {
+        Int(i) => Some(*i as f64),
+        Float(f) => Some(*f),
+        Decimal(d) => d.to_string().parse().ok(),
+        _ => None,
+    };
+    match (a, b) {
+        (Null, Null) => Ordering::Equal,
+        (Null, _) => Ordering::Less,
+        (_, Null) => Ordering::Greater,
+        (Int(x), Int(y)) => x.cmp(y),
+        (Decimal(x), Decimal(y)) => x.cmp(y),
+        (Date(x), Date(y)) => x.cmp(y),
+        (Time(x), Time(y)) => x.cmp(y),
+        (DateTime(x), DateTime(y)) => x.cmp(y),
+        (DateTimeTz(x), DateTimeTz(y)) => x.cmp(y),
+        (Duration(x), Duration(y)) => x.cmp(y),
+        (Bool(x), Bool(y)) => x.cmp(y),
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.to_string().cmp(&b.to_string()),
+        },
     }
 }
 
@@ -278,9 +374,11 @@ impl Store for MemoryStore {
             .map(|n| pos_of(table, n))
             .collect::<Result<_, _>>()?;
         rows.sort_by(|a, b| {
-            let ka: Vec<String> = order.iter().map(|&p| a[p].to_string()).collect();
-            let kb: Vec<String> = order.iter().map(|&p| b[p].to_string()).collect();
-            ka.cmp(&kb)
+            order
+                .iter()
+                .map(|&p| compare(&a[p], &b[p]))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
         });
         for row in rows {
             let mut out = Vec::with_capacity(scan.columns.len());
