@@ -407,14 +407,15 @@ fn resolve_relation(
     }
     // The widget cleans a single lookup to its own kind; the columns of a composite key
     // or of a many-to-many list are read back as the related table declares them.
-    let lookup_kinds = if field.widget.kind() == ValueKind::List || !relation.more_lookups.is_empty() {
-        relation
-            .lookups()
-            .map(|c| target.column(c).map(|c| c.kind).unwrap_or(ValueKind::Text))
-            .collect()
-    } else {
-        vec![field.widget.kind()]
-    };
+    let lookup_kinds =
+        if field.widget.kind() == ValueKind::List || !relation.more_lookups.is_empty() {
+            relation
+                .lookups()
+                .map(|c| target.column(c).map(|c| c.kind).unwrap_or(ValueKind::Text))
+                .collect()
+        } else {
+            vec![field.widget.kind()]
+        };
     Ok(ResolvedRelation {
         relation: relation.clone(),
         lookup_kinds,
@@ -615,7 +616,15 @@ impl Run<'_> {
                             )
                         })
                         .collect();
-                    create_missing(store, relation, &key_columns, missing, cache, &mut self.reverse[ci], composite)?;
+                    create_missing(
+                        store,
+                        relation,
+                        &key_columns,
+                        missing,
+                        cache,
+                        &mut self.reverse[ci],
+                        composite,
+                    )?;
                 }
             }
             for pending in batch.iter_mut() {
@@ -663,9 +672,7 @@ impl Run<'_> {
                             "matches no {} row, and one could not be created: {why}",
                             rel.relation.table
                         )),
-                        Some(Hit::Missing) | None
-                            if relation.on_missing == OnMissing::Ignore =>
-                        {
+                        Some(Hit::Missing) | None if relation.on_missing == OnMissing::Ignore => {
                             Ok(Value::Null)
                         }
                         Some(Hit::Ambiguous(n)) => Err(format!(
@@ -1148,9 +1155,8 @@ impl Run<'_> {
         let pk = plan.pk_slot;
         let candidate =
             |p: &Pending| matches!(p.outcome, Some(RowOutcome::New | RowOutcome::Update));
-        let column_of_slot = |slot: usize| -> Option<&Column> {
-            plan.columns.iter().find(|c| c.slot == Some(slot))
-        };
+        let column_of_slot =
+            |slot: usize| -> Option<&Column> { plan.columns.iter().find(|c| c.slot == Some(slot)) };
         let header_of = |slot: usize| -> Option<String> {
             column_of_slot(slot).map(|c| c.field.column_name.clone())
         };
@@ -1161,12 +1167,7 @@ impl Run<'_> {
             .columns
             .iter()
             .filter(|c| !c.nullable && !c.has_default && !c.primary_key)
-            .filter(|c| {
-                !plan
-                    .write_slots
-                    .iter()
-                    .any(|&s| plan.names[s] == c.name)
-            })
+            .filter(|c| !plan.write_slots.iter().any(|&s| plan.names[s] == c.name))
             .map(|c| c.name.as_str())
             .collect();
         for pending in rows.iter_mut().filter(|p| candidate(p)) {
@@ -1239,7 +1240,10 @@ impl Run<'_> {
             };
             let key_of = |p: &Pending| -> Option<Vec<Value>> {
                 let instance = p.instance.as_ref()?;
-                let key: Vec<Value> = slots.iter().map(|&s| instance.values()[s].clone()).collect();
+                let key: Vec<Value> = slots
+                    .iter()
+                    .map(|&s| instance.values()[s].clone())
+                    .collect();
                 (!key.iter().any(Value::is_null)).then_some(key)
             };
             let mut first_row: HashMap<Vec<Value>, u64> = HashMap::new();
@@ -1263,10 +1267,8 @@ impl Run<'_> {
             if wanted.is_empty() {
                 continue;
             }
-            let mut columns: Vec<(String, ValueKind)> = slots
-                .iter()
-                .map(|&s| plan.kinds[s].clone())
-                .collect();
+            let mut columns: Vec<(String, ValueKind)> =
+                slots.iter().map(|&s| plan.kinds[s].clone()).collect();
             columns.push(plan.kinds[pk].clone());
             let mut holders: HashMap<Vec<Value>, Vec<Value>> = HashMap::new();
             for mut row in store.fetch(
@@ -1274,6 +1276,7 @@ impl Run<'_> {
                     table,
                     key_columns: unique,
                     columns: &columns,
+                    filter: &[],
                 },
                 &wanted,
             )? {
@@ -1309,9 +1312,9 @@ impl Run<'_> {
                     .join(", ");
                 let message = match duplicate[i] {
                     Some(n) => Some(format!("is also in row {n}, and {described}")),
-                    None if taken_by_other => {
-                        Some(format!("is already used by another {table} row, and {described}"))
-                    }
+                    None if taken_by_other => Some(format!(
+                        "is already used by another {table} row, and {described}"
+                    )),
                     None => None,
                 };
                 if let Some(message) = message {
@@ -1707,9 +1710,10 @@ fn keys_of(value: &Value) -> &[Value] {
 }
 
 fn adds_links(column: &Column) -> bool {
-    column.relation.as_ref().is_some_and(|r| {
-        matches!(r.relation.kind, RelationKind::ManyToMany { add: true, .. })
-    })
+    column
+        .relation
+        .as_ref()
+        .is_some_and(|r| matches!(r.relation.kind, RelationKind::ManyToMany { add: true, .. }))
 }
 
 fn link_of(column: &Column) -> Option<&LinkTable> {

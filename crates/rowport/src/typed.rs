@@ -139,7 +139,10 @@ impl FieldType for f64 {
         match value {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
-            Value::Decimal(d) => d.to_string().parse().map_err(|_| mismatch(value, "a number")),
+            Value::Decimal(d) => d
+                .to_string()
+                .parse()
+                .map_err(|_| mismatch(value, "a number")),
             other => Err(mismatch(other, "a number")),
         }
     }
@@ -751,7 +754,10 @@ pub fn read_with<T: Model>(
 /// "#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_all<T: Model>(rows: &[T], writer: Box<dyn RowWriter + '_>) -> Result<u64, ExportError> {
+pub fn write_all<T: Model>(
+    rows: &[T],
+    writer: Box<dyn RowWriter + '_>,
+) -> Result<u64, ExportError> {
     let resource = T::resource().map_err(|e| ExportError::Hook(HookError(e.to_string())))?;
     write_with(&resource, rows, writer, &ExportOptions::default())
 }
@@ -809,4 +815,3 @@ pub fn write_with<T: Model>(
     resource.hooks.after_export(count, &options.context)?;
     Ok(count)
 }
-

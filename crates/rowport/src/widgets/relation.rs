@@ -265,7 +265,11 @@ impl Widget for ForeignKeyWidget {
     fn describe(&self) -> String {
         let columns: Vec<&str> = self.relation.lookups().map(String::as_str).collect();
         let mut text = if columns.len() > 1 || self.natural {
-            format!("{}.[{}] (natural key)", self.relation.table, columns.join(", "))
+            format!(
+                "{}.[{}] (natural key)",
+                self.relation.table,
+                columns.join(", ")
+            )
         } else {
             format!("{}.{}", self.relation.table, self.relation.lookup)
         };
