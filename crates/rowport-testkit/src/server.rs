@@ -244,11 +244,39 @@ pub fn database_name() -> String {
 
 /// Whether `name` is a test database that a crashed run left behind: named by
 /// [`database_name`] more than six hours before `now` (seconds since the Unix epoch).
+///
+/// Only names of exactly that shape count: other suites' databases that share the prefix
+/// (`rowport_sql::testing` names its own `rowport_t_<pid>_<n>_<hex>`) are never taken for
+/// old ones, so a sweep cannot drop a database another process is using.
 pub fn is_leftover(name: &str, now: u64) -> bool {
-    name.strip_prefix(NAME_PREFIX)
-        .and_then(|rest| rest.split('_').next())
-        .and_then(|secs| secs.parse::<u64>().ok())
-        .is_some_and(|secs| secs + LEFTOVER_AGE_SECS < now)
+    let Some(rest) = name.strip_prefix(NAME_PREFIX) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('_').collect();
+    let numbers: Option<Vec<u64>> = parts.iter().map(|p| p.parse::<u64>().ok()).collect();
+    match numbers.as_deref() {
+        // Seconds since 2020: anything smaller is some other number (a pid, a counter).
+        Some(&[secs, _pid, _n]) => secs > 1_577_836_800 && secs + LEFTOVER_AGE_SECS < now,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_old_names_of_the_kits_own_shape_are_leftovers() {
+        let now = 1_800_000_000;
+        let old = now - LEFTOVER_AGE_SECS - 1;
+        assert!(is_leftover(&format!("rowport_t_{old}_123_0"), now));
+        assert!(!is_leftover(&format!("rowport_t_{}_123_0", now - 60), now));
+        // rowport_sql::testing's live databases: a pid where the time would be.
+        assert!(!is_leftover("rowport_t_4242_0_00c0ffee", now));
+        assert!(!is_leftover("rowport_t_4242_0_12345678", now));
+        assert!(!is_leftover("rowport_t_4242_7_1", now));
+        assert!(!is_leftover("other_1_2_3", now));
+    }
 }
 
 /// Seconds since the Unix epoch.
