@@ -16,7 +16,6 @@ pub(crate) enum P<'a> {
     T(&'a str),
     B(&'a [u8]),
     NullT,
-    NullB,
 }
 
 impl<'a> P<'a> {
@@ -143,7 +142,7 @@ fn sqlite_params<'p>(params: &'p [P<'p>]) -> Vec<rusqlite::types::ToSqlOutput<'p
             P::I(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             P::T(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
             P::B(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            P::NullT | P::NullB => ToSqlOutput::Borrowed(ValueRef::Null),
+            P::NullT => ToSqlOutput::Borrowed(ValueRef::Null),
         })
         .collect()
 }
@@ -240,7 +239,6 @@ fn pg_placeholders(sql: &str) -> String {
     out
 }
 
-static PG_NULL_B: Option<&[u8]> = None;
 static PG_NULL_T: Option<&str> = None;
 
 fn pg_params<'p>(params: &'p [P<'p>]) -> Vec<&'p (dyn postgres::types::ToSql + Sync)> {
@@ -251,7 +249,6 @@ fn pg_params<'p>(params: &'p [P<'p>]) -> Vec<&'p (dyn postgres::types::ToSql + S
                 P::I(i) => i,
                 P::T(t) => t,
                 P::B(b) => b,
-                P::NullB => &PG_NULL_B,
                 P::NullT => &PG_NULL_T,
             }
         })
@@ -353,7 +350,7 @@ fn mysql_params(params: &[P<'_>]) -> mysql::Params {
                 P::I(i) => mysql::Value::Int(*i),
                 P::T(t) => mysql::Value::Bytes(t.as_bytes().to_vec()),
                 P::B(b) => mysql::Value::Bytes(b.to_vec()),
-                P::NullT | P::NullB => mysql::Value::NULL,
+                P::NullT => mysql::Value::NULL,
             })
             .collect(),
     )
