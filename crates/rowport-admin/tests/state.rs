@@ -519,7 +519,7 @@ fn row(n: u64) -> (RowResult, Vec<RowError>) {
         RowOutcome::Update => vec![Change {
             column: "title".to_owned(),
             old: format!("old {n}"),
-            new: format!("new {n} «ü»"),
+            new: format!("new {n} «ü»\t\\N \\ \r\n"),
         }],
         _ => Vec::new(),
     };

@@ -96,6 +96,11 @@ pub(crate) trait Conn {
     fn query(&mut self, sql: &str, params: &[P<'_>]) -> Result<Vec<Vec<V>>, StateError>;
     /// Runs statements without parameters (separated by `;`).
     fn batch(&mut self, sql: &str) -> Result<(), StateError>;
+    /// Loads rows into `table (columns)` in one stream where the database has one
+    /// (PostgreSQL's COPY); false when it has none and the caller must INSERT.
+    fn copy_in(&mut self, _target: &str, _rows: &[Vec<Option<&str>>]) -> Result<bool, StateError> {
+        Ok(false)
+    }
 }
 
 impl dyn Conn + '_ {
@@ -208,6 +213,9 @@ impl Conn for SqliteConn<'_> {
 // ---------------------------------------------------------------------------------------
 // PostgreSQL
 
+/// PostgreSQL connections kept open between units of work.
+const MAX_IDLE: usize = 8;
+
 struct PgConn<'a> {
     client: Option<postgres::Client>,
     db: &'a Db,
@@ -216,8 +224,10 @@ struct PgConn<'a> {
 impl Drop for PgConn<'_> {
     fn drop(&mut self) {
         if let (Some(client), Inner::Postgres { idle, .. }) = (self.client.take(), &self.db.inner) {
-            if !client.is_closed() {
-                lock(idle).push(client);
+            let mut idle = lock(idle);
+            // Keep a few connections for the next requests; close the rest.
+            if !client.is_closed() && idle.len() < MAX_IDLE {
+                idle.push(client);
             }
         }
     }
@@ -324,6 +334,47 @@ impl Conn for PgConn<'_> {
         self.client()
             .batch_execute(sql)
             .map_err(|e| db_error("the state database refused a statement", pg_reason(&e)))
+    }
+
+    fn copy_in(&mut self, target: &str, rows: &[Vec<Option<&str>>]) -> Result<bool, StateError> {
+        use std::io::Write;
+        let mut text = String::new();
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    text.push('\t');
+                }
+                match value {
+                    None => text.push_str("\\N"),
+                    Some(v) => copy_escape(v, &mut text),
+                }
+            }
+            text.push('\n');
+        }
+        let refused =
+            |e: postgres::Error| db_error("the state database refused a COPY", pg_reason(&e));
+        let mut writer = self
+            .client()
+            .copy_in(&format!("COPY {target} FROM STDIN"))
+            .map_err(refused)?;
+        writer
+            .write_all(text.as_bytes())
+            .map_err(|e| db_error("the state database refused a COPY", e))?;
+        writer.finish().map_err(refused)?;
+        Ok(true)
+    }
+}
+
+/// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_escape(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
     }
 }
 
