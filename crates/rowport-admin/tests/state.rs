@@ -401,6 +401,10 @@ fn sessions_behave(env: &Env) {
     assert!(rowport_admin::state::is_token(&session.id));
     assert!(rowport_admin::state::is_token(&session.csrf_token));
     assert_ne!(session.id, session.csrf_token);
+    assert!(session.csrf_matches(&session.csrf_token.clone()));
+    assert!(!session.csrf_matches(&session.id));
+    assert!(!session.csrf_matches(""));
+    assert!(!session.csrf_matches(&session.csrf_token[..63]));
     assert_eq!(
         (session.expires - session.created).num_seconds(),
         env.config.session_ttl_secs as i64

@@ -429,7 +429,9 @@ impl StateStore {
         })
     }
 
-    /// A page of a preview: `limit` rows from `offset`, of every outcome or of one.
+    /// A page of a preview: `limit` rows (at most 10,000) from `offset`, of every outcome
+    /// or of one. Offsets count rows of the filter's outcome, so page `k` of the invalid
+    /// rows starts at `k * limit`; any page costs the same, however deep.
     pub fn preview_page(
         &self,
         token: &str,
