@@ -134,7 +134,11 @@ pub(crate) fn filter_sql(
     let mut sql = String::new();
     for condition in filter {
         let clause = match condition {
-            Condition::Compare { column: c, op, value } => {
+            Condition::Compare {
+                column: c,
+                op,
+                value,
+            } => {
                 format!("{} {} {}", column(c), op.sql(), literal(value, dialect))
             }
             Condition::IsNull { column: c, negated } => format!(

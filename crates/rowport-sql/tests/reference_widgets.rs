@@ -123,7 +123,10 @@ fn query(store: &SqliteStore, sql: &str) -> Vec<Vec<String>> {
 }
 
 fn column(store: &SqliteStore, sql: &str) -> Vec<String> {
-    query(store, sql).into_iter().map(|mut r| r.remove(0)).collect()
+    query(store, sql)
+        .into_iter()
+        .map(|mut r| r.remove(0))
+        .collect()
 }
 
 fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
@@ -157,7 +160,8 @@ fn assert_clean(result: &ImportResult) {
 fn export_csv(store: &mut SqliteStore, resource: &Resource, fields: &[&str]) -> String {
     let mut out = Vec::new();
     {
-        let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+        let writer =
+            open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
         let options = ExportOptions {
             fields: Some(fields.iter().map(|f| f.to_string()).collect()),
             ..ExportOptions::default()
@@ -168,7 +172,12 @@ fn export_csv(store: &mut SqliteStore, resource: &Resource, fields: &[&str]) -> 
 }
 
 fn author_fk() -> ForeignKeyWidget {
-    ForeignKeyWidget::new("author", "last_name", "id", Box::new(CharWidget::new(false)))
+    ForeignKeyWidget::new(
+        "author",
+        "last_name",
+        "id",
+        Box::new(CharWidget::new(false)),
+    )
 }
 
 fn categories() -> ManyToManyWidget {
@@ -272,7 +281,10 @@ fn number_widget_whitespace_only_is_null_and_zero_is_not() {
     );
     assert_clean(&result);
     assert_eq!(
-        query(&store, "SELECT quote(qty), quote(weight), quote(price) FROM item ORDER BY code"),
+        query(
+            &store,
+            "SELECT quote(qty), quote(weight), quote(price) FROM item ORDER BY code"
+        ),
         rows(&[&["NULL", "NULL", "NULL"], &["0", "0.0", "0"]])
     );
 }
@@ -281,10 +293,17 @@ fn number_widget_whitespace_only_is_null_and_zero_is_not() {
 fn integer_widget_fraction_is_invalid_by_default() {
     let mut store = store();
     let resource = item(&mut store, vec![]);
-    let result = import_csv(&mut store, &resource, "code,qty\na,\"1,234.5\"\nb,1.5\nc,2.0\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,qty\na,\"1,234.5\"\nb,1.5\nc,2.0\n",
+    );
     assert_eq!(
         errors(&result),
-        ["2 qty: is not a whole number", "3 qty: is not a whole number"]
+        [
+            "2 qty: is not a whole number",
+            "3 qty: is not a whole number"
+        ]
     );
     assert_eq!(result.totals.invalid, 2);
     assert_eq!(column(&store, "SELECT count(*) FROM item"), ["0"]);
@@ -326,7 +345,11 @@ fn integer_widget_thousands_separators_and_spaces() {
     );
     assert_eq!(errors(&result), ["4 qty: is not a whole number"]);
     let default = item(&mut store, vec![]);
-    let result = import_csv(&mut store, &default, "code,qty\na,\"1,234,567\"\nb,12 345\n");
+    let result = import_csv(
+        &mut store,
+        &default,
+        "code,qty\na,\"1,234,567\"\nb,12 345\n",
+    );
     assert_clean(&result);
     assert_eq!(
         column(&store, "SELECT qty FROM item ORDER BY code"),
@@ -344,7 +367,11 @@ fn float_widget_decimal_comma_option() {
             FloatWidget::with_format(NumberFormat::new(',', None)),
         )],
     );
-    let result = import_csv(&mut store, &resource, "code,weight\na,\"1,5\"\nb,\"1.234,25\"\nc,1.5\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,weight\na,\"1,5\"\nb,\"1.234,25\"\nc,1.5\n",
+    );
     assert_eq!(errors(&result), ["4 weight: is not a number"]);
     let default = item(&mut store, vec![]);
     let result = import_csv(&mut store, &default, "code,weight\na,\"1,5\"\n");
@@ -357,7 +384,11 @@ fn float_widget_decimal_comma_option() {
             FloatWidget::with_format(NumberFormat::new(',', None)),
         )],
     );
-    assert_clean(&import_csv(&mut store, &lenient, "code,weight\na,\"1,5\"\nb,\"1.234,25\"\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &lenient,
+        "code,weight\na,\"1,5\"\nb,\"1.234,25\"\n",
+    ));
     assert_eq!(
         column(&store, "SELECT weight FROM item ORDER BY code"),
         ["1.5", "1234.25"]
@@ -374,9 +405,17 @@ fn decimal_widget_keeps_exact_digits_and_reads_separators() {
             DecimalWidget::with_format(NumberFormat::new(',', Some('.'))),
         )],
     );
-    let result = import_csv(&mut store, &resource, "code,price\na,\"1.234,50\"\nb,\"0,10\"\nc,x\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,price\na,\"1.234,50\"\nb,\"0,10\"\nc,x\n",
+    );
     assert_eq!(errors(&result), ["4 price: is not a number"]);
-    assert_clean(&import_csv(&mut store, &resource, "code,price\na,\"1.234,50\"\nb,\"0,10\"\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,price\na,\"1.234,50\"\nb,\"0,10\"\n",
+    ));
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "price"]),
         "code,price\na,1234.50\nb,0.10\n"
@@ -401,19 +440,28 @@ fn boolean_widget_unknown_spelling_is_invalid() {
 #[test]
 fn boolean_widget_true_false_null_spellings_are_configurable() {
     let mut store = store();
-    let mut widget = BooleanWidget::default();
-    widget.true_values = vec!["ja".into(), "x".into()];
-    widget.false_values = vec!["nein".into()];
-    widget.null_values = vec!["?".into()];
+    let widget = BooleanWidget {
+        true_values: vec!["ja".into(), "x".into()],
+        false_values: vec!["nein".into()],
+        null_values: vec!["?".into()],
+        ..BooleanWidget::default()
+    };
     let resource = item(&mut store, vec![field("flag", widget)]);
-    let result = import_csv(&mut store, &resource, "code,flag\na,JA\nb,nein\nc,?\nd,x\ne,\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,flag\na,JA\nb,nein\nc,?\nd,x\ne,\n",
+    );
     assert_clean(&result);
     assert_eq!(
         column(&store, "SELECT quote(flag) FROM item ORDER BY code"),
         ["1", "0", "NULL", "1", "NULL"]
     );
     let result = import_csv(&mut store, &resource, "code,flag\nf,yes\n");
-    assert_eq!(result.totals.invalid, 1, "yes is not a spelling of this widget");
+    assert_eq!(
+        result.totals.invalid, 1,
+        "yes is not a spelling of this widget"
+    );
 }
 
 #[test]
@@ -424,7 +472,11 @@ fn boolean_widget_unknown_is_false_opt_in_as_django_import_export() {
         ..BooleanWidget::default()
     };
     let resource = item(&mut store, vec![field("flag", widget)]);
-    assert_clean(&import_csv(&mut store, &resource, "code,flag\na,maybe\nb,yes\nc,null\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,flag\na,maybe\nb,yes\nc,null\n",
+    ));
     assert_eq!(
         column(&store, "SELECT quote(flag) FROM item ORDER BY code"),
         ["0", "1", "NULL"]
@@ -439,7 +491,11 @@ fn date_widget_format_list_is_tried_in_order_and_first_is_exported() {
     let mut store = store();
     let widget = DateWidget::new(vec!["%d.%m.%Y".into(), "%Y-%m-%d".into()]);
     let resource = item(&mut store, vec![field("day", widget)]);
-    let result = import_csv(&mut store, &resource, "code,day\na,23.04.2019\nb,2019-04-24\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,day\na,23.04.2019\nb,2019-04-24\n",
+    );
     assert_clean(&result);
     assert_eq!(
         column(&store, "SELECT day FROM item ORDER BY code"),
@@ -467,10 +523,21 @@ fn time_widget_format_list() {
     let mut store = store();
     let widget = TimeWidget::new(vec!["%H.%M".into(), "%I:%M %p".into()]);
     let resource = item(&mut store, vec![field("at_time", widget)]);
-    let result = import_csv(&mut store, &resource, "code,at_time\na,18.30\nb,06:15 PM\nc,25.00\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,at_time\na,18.30\nb,06:15 PM\nc,25.00\n",
+    );
     assert_eq!(result.totals.invalid, 1);
-    assert_eq!(errors(&result)[0], "4 at_time: is not a time (expected HH.MM or hh:MM AM/PM)");
-    assert_clean(&import_csv(&mut store, &resource, "code,at_time\na,18.30\nb,06:15 PM\n"));
+    assert_eq!(
+        errors(&result)[0],
+        "4 at_time: is not a time (expected HH.MM or hh:MM AM/PM)"
+    );
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,at_time\na,18.30\nb,06:15 PM\n",
+    ));
     assert_eq!(
         column(&store, "SELECT at_time FROM item ORDER BY code"),
         ["18:30:00", "18:15:00"]
@@ -481,8 +548,15 @@ fn time_widget_format_list() {
 fn datetime_widget_naive_keeps_the_wall_clock() {
     let mut store = store();
     let resource = item(&mut store, vec![]);
-    assert_clean(&import_csv(&mut store, &resource, "code,stamp\na,2024-07-01 12:00:00\n"));
-    assert_eq!(column(&store, "SELECT stamp FROM item"), ["2024-07-01 12:00:00"]);
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,stamp\na,2024-07-01 12:00:00\n",
+    ));
+    assert_eq!(
+        column(&store, "SELECT stamp FROM item"),
+        ["2024-07-01 12:00:00"]
+    );
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "stamp"]),
         "code,stamp\na,2024-07-01 12:00:00\n"
@@ -503,7 +577,11 @@ fn datetime_widget_named_zone_applies_on_import_and_export() {
     // Stored as UTC instants, as Django stores aware datetimes.
     assert_eq!(
         column(&store, "SELECT stamp FROM item ORDER BY code"),
-        ["2024-07-01 12:00:00", "2024-07-01 10:00:00", "2024-01-15 11:00:00"]
+        [
+            "2024-07-01 12:00:00",
+            "2024-07-01 10:00:00",
+            "2024-01-15 11:00:00"
+        ]
     );
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "stamp"]),
@@ -514,11 +592,18 @@ fn datetime_widget_named_zone_applies_on_import_and_export() {
 #[test]
 fn datetime_widget_fixed_offset_zone() {
     let mut store = store();
-    let widget = DateTimeWidget::new(vec!["%d/%m/%Y %H:%M".into()])
-        .in_zone(Zone::parse("-05:00").unwrap());
+    let widget =
+        DateTimeWidget::new(vec!["%d/%m/%Y %H:%M".into()]).in_zone(Zone::parse("-05:00").unwrap());
     let resource = item(&mut store, vec![field("stamp", widget)]);
-    assert_clean(&import_csv(&mut store, &resource, "code,stamp\na,01/03/2024 20:30\n"));
-    assert_eq!(column(&store, "SELECT stamp FROM item"), ["2024-03-02 01:30:00"]);
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,stamp\na,01/03/2024 20:30\n",
+    ));
+    assert_eq!(
+        column(&store, "SELECT stamp FROM item"),
+        ["2024-03-02 01:30:00"]
+    );
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "stamp"]),
         "code,stamp\na,01/03/2024 20:30\n"
@@ -553,7 +638,14 @@ fn duration_widget_reads_every_django_form_and_exports_timedelta_text() {
     // Whole microseconds, as Django keeps a DurationField where there is no interval type.
     assert_eq!(
         column(&store, "SELECT quote(span) FROM item ORDER BY code"),
-        ["7384000000", "93784000000", "93784000000", "93784000000", "93784000000", "NULL"]
+        [
+            "7384000000",
+            "93784000000",
+            "93784000000",
+            "93784000000",
+            "93784000000",
+            "NULL"
+        ]
     );
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "span"]),
@@ -593,7 +685,11 @@ fn json_widget_keeps_falsy_json_and_empty_is_null() {
 fn json_widget_single_quote_retry_is_an_option() {
     let mut store = store();
     let lenient = item(&mut store, vec![field("doc", JsonWidget::default())]);
-    assert_clean(&import_csv(&mut store, &lenient, "code,doc\na,{'k': 'v'}\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &lenient,
+        "code,doc\na,{'k': 'v'}\n",
+    ));
     assert_eq!(column(&store, "SELECT doc FROM item"), ["{\"k\":\"v\"}"]);
     let strict = item(&mut store, vec![field("doc", JsonWidget::strict())]);
     let result = import_csv(&mut store, &strict, "code,doc\nb,{'k': 'v'}\n");
@@ -608,7 +704,11 @@ fn simple_array_widget_separator() {
     let mut store = store();
     let widget = SimpleArrayWidget::new(";", Box::new(CharWidget::new(false)));
     let resource = item(&mut store, vec![field("tags", widget)]);
-    assert_clean(&import_csv(&mut store, &resource, "code,tags\na,red;green; blue\nb,\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,tags\na,red;green; blue\nb,\n",
+    ));
     // Items are not trimmed, as in django-import-export.
     assert_eq!(
         column(&store, "SELECT tags FROM item ORDER BY code"),
@@ -636,7 +736,11 @@ fn foreign_key_widget_lookup_by_a_unique_column() {
     let widget = ForeignKeyWidget::new("category", "name", "id", Box::new(CharWidget::new(false)));
     // The item has no category column: its plain integer `qty` holds a category's id.
     let resource = item(&mut store, vec![field("category", widget).attribute("qty")]);
-    assert_clean(&import_csv(&mut store, &resource, "code,category\na,Poetry\nb, Fantasy \n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,category\na,Poetry\nb, Fantasy \n",
+    ));
     assert_eq!(
         column(&store, "SELECT qty FROM item ORDER BY code"),
         ["3", "1"]
@@ -646,8 +750,15 @@ fn foreign_key_widget_lookup_by_a_unique_column() {
 #[test]
 fn foreign_key_widget_unknown_and_ambiguous_keys_are_invalid() {
     let mut store = store();
-    let resource = item(&mut store, vec![field("author", author_fk()).attribute("author_id")]);
-    let result = import_csv(&mut store, &resource, "code,author\na,Tolkien\nb,Pratchett\nc,Austen\n");
+    let resource = item(
+        &mut store,
+        vec![field("author", author_fk()).attribute("author_id")],
+    );
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,author\na,Tolkien\nb,Pratchett\nc,Austen\n",
+    );
     assert_eq!(
         errors(&result),
         [
@@ -669,7 +780,10 @@ fn foreign_key_widget_several_lookup_columns_natural_key_json_list() {
         ],
         "id",
     );
-    let resource = item(&mut store, vec![field("author", widget).attribute("author_id")]);
+    let resource = item(
+        &mut store,
+        vec![field("author", widget).attribute("author_id")],
+    );
     let result = import_csv(
         &mut store,
         &resource,
@@ -685,7 +799,11 @@ fn foreign_key_widget_several_lookup_columns_natural_key_json_list() {
         export_csv(&mut store, &resource, &["code", "author"]),
         "code,author\na,\"[\"\"Tolkien\"\",\"\"Christopher\"\"]\"\nb,\"[\"\"Tolkien\"\",\"\"J. R. R.\"\"]\"\n"
     );
-    let result = import_csv(&mut store, &resource, "code,author\nc,Tolkien\nd,\"[\"\"Tolkien\"\"]\"\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,author\nc,Tolkien\nd,\"[\"\"Tolkien\"\"]\"\n",
+    );
     assert_eq!(
         errors(&result),
         [
@@ -704,7 +822,11 @@ fn foreign_key_widget_natural_key_json_list_of_one_column() {
         "id",
     );
     let resource = item(&mut store, vec![field("category", widget).attribute("qty")]);
-    assert_clean(&import_csv(&mut store, &resource, "code,category\na,\"[\"\"Classics\"\"]\"\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,category\na,\"[\"\"Classics\"\"]\"\n",
+    ));
     assert_eq!(column(&store, "SELECT qty FROM item"), ["2"]);
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "category"]),
@@ -720,18 +842,42 @@ fn foreign_key_widget_filter_narrows_the_candidates() {
         op: CompareOp::Eq,
         value: Value::Bool(true),
     }];
-    let widget = ForeignKeyWidget::new("author", "first_name", "id", Box::new(CharWidget::new(false)))
-        .with_filter(active);
-    let resource = item(&mut store, vec![field("author", widget).attribute("author_id")]);
-    let result = import_csv(&mut store, &resource, "code,author\na,Christopher\nb,Jane\n");
+    let widget = ForeignKeyWidget::new(
+        "author",
+        "first_name",
+        "id",
+        Box::new(CharWidget::new(false)),
+    )
+    .with_filter(active);
+    let resource = item(
+        &mut store,
+        vec![field("author", widget).attribute("author_id")],
+    );
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,author\na,Christopher\nb,Jane\n",
+    );
     assert_eq!(
         errors(&result),
         ["3 author: matches no author row (looked up by first_name among the rows its filter allows)"]
     );
     // Without the filter Jane (inactive) is found.
-    let widget = ForeignKeyWidget::new("author", "first_name", "id", Box::new(CharWidget::new(false)));
-    let resource = item(&mut store, vec![field("author", widget).attribute("author_id")]);
-    assert_clean(&import_csv(&mut store, &resource, "code,author\na,Christopher\nb,Jane\n"));
+    let widget = ForeignKeyWidget::new(
+        "author",
+        "first_name",
+        "id",
+        Box::new(CharWidget::new(false)),
+    );
+    let resource = item(
+        &mut store,
+        vec![field("author", widget).attribute("author_id")],
+    );
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,author\na,Christopher\nb,Jane\n",
+    ));
     assert_eq!(
         column(&store, "SELECT author_id FROM item ORDER BY code"),
         ["2", "3"]
@@ -783,7 +929,10 @@ fn foreign_key_widget_create_missing_with_filter_sets_the_filtered_columns() {
         value: Value::Bool(false),
     }])
     .on_missing(OnMissing::Create);
-    let resource = item(&mut store, vec![field("author", widget).attribute("author_id")]);
+    let resource = item(
+        &mut store,
+        vec![field("author", widget).attribute("author_id")],
+    );
     let result = import_csv(
         &mut store,
         &resource,
@@ -791,7 +940,10 @@ fn foreign_key_widget_create_missing_with_filter_sets_the_filtered_columns() {
     );
     assert_clean(&result);
     assert_eq!(
-        query(&store, "SELECT id, last_name, first_name, active FROM author WHERE id > 3"),
+        query(
+            &store,
+            "SELECT id, last_name, first_name, active FROM author WHERE id > 3"
+        ),
         rows(&[&["4", "Woolf", "Virginia", "0"]])
     );
     assert_eq!(
@@ -805,11 +957,16 @@ fn foreign_key_widget_create_missing_refused_by_the_database_is_an_invalid_row()
     let mut store = store();
     store
         .connection()
-        .execute_batch("CREATE TABLE tag (id integer PRIMARY KEY, name text UNIQUE, colour text NOT NULL);")
+        .execute_batch(
+            "CREATE TABLE tag (id integer PRIMARY KEY, name text UNIQUE, colour text NOT NULL);",
+        )
         .unwrap();
     let widget = ForeignKeyWidget::new("tag", "name", "id", Box::new(CharWidget::new(false)))
         .on_missing(OnMissing::Create);
-    let resource = item(&mut store, vec![field("author", widget).attribute("author_id")]);
+    let resource = item(
+        &mut store,
+        vec![field("author", widget).attribute("author_id")],
+    );
     let result = import_csv(&mut store, &resource, "code,author\na,red\n");
     assert_eq!(result.totals.invalid, 1);
     let message = &errors(&result)[0];
@@ -826,7 +983,11 @@ fn foreign_key_widget_ignore_missing_leaves_the_key_empty() {
     let widget = ForeignKeyWidget::new("category", "name", "id", Box::new(CharWidget::new(false)))
         .on_missing(OnMissing::Ignore);
     let resource = item(&mut store, vec![field("category", widget).attribute("qty")]);
-    assert_clean(&import_csv(&mut store, &resource, "code,category\na,Nope\nb,Poetry\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,category\na,Nope\nb,Poetry\n",
+    ));
     assert_eq!(
         column(&store, "SELECT quote(qty) FROM item ORDER BY code"),
         ["NULL", "3"]
@@ -859,7 +1020,11 @@ fn many_to_many_widget_separator_and_lookup_column_set_the_links() {
         rows(&[&["a", "Fantasy|Classics"], &["b", "Poetry"]])
     );
     // Set semantics: the row's links become exactly the file's list.
-    assert_clean(&import_csv(&mut store, &resource, "code,categories\na,Poetry\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,categories\na,Poetry\n",
+    ));
     assert_eq!(links(&store), rows(&[&["a", "Poetry"], &["b", "Poetry"]]));
     assert_eq!(
         export_csv(&mut store, &resource, &["code", "categories"]),
@@ -871,7 +1036,11 @@ fn many_to_many_widget_separator_and_lookup_column_set_the_links() {
 fn many_to_many_widget_unknown_names_are_invalid() {
     let mut store = store();
     let resource = item(&mut store, vec![field("categories", categories())]);
-    let result = import_csv(&mut store, &resource, "code,categories\na,Fantasy|Sci-Fi|Horror\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,categories\na,Fantasy|Sci-Fi|Horror\n",
+    );
     assert_eq!(
         errors(&result),
         ["2 categories: names no category row for \"Sci-Fi\", \"Horror\" (looked up by name)"]
@@ -884,7 +1053,11 @@ fn many_to_many_widget_ignore_missing_opt_in_drops_unknown_names() {
     let mut store = store();
     let widget = categories().on_missing(OnMissing::Ignore);
     let resource = item(&mut store, vec![field("categories", widget)]);
-    assert_clean(&import_csv(&mut store, &resource, "code,categories\na,Fantasy|Sci-Fi\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &resource,
+        "code,categories\na,Fantasy|Sci-Fi\n",
+    ));
     assert_eq!(links(&store), rows(&[&["a", "Fantasy"]]));
 }
 
@@ -916,7 +1089,11 @@ fn many_to_many_widget_filter_narrows_the_candidates() {
         values: vec!["Fantasy".into(), "Poetry".into()],
     }]);
     let resource = item(&mut store, vec![field("categories", widget)]);
-    let result = import_csv(&mut store, &resource, "code,categories\na,Fantasy|Classics\n");
+    let result = import_csv(
+        &mut store,
+        &resource,
+        "code,categories\na,Fantasy|Classics\n",
+    );
     assert_eq!(
         errors(&result),
         ["2 categories: names no category row for \"Classics\" (looked up by name)"]
@@ -927,7 +1104,11 @@ fn many_to_many_widget_filter_narrows_the_candidates() {
 fn m2m_add_field_option_adds_links_and_keeps_existing_ones() {
     let mut store = store();
     let set = item(&mut store, vec![field("categories", categories())]);
-    assert_clean(&import_csv(&mut store, &set, "code,categories\na,Fantasy\n"));
+    assert_clean(&import_csv(
+        &mut store,
+        &set,
+        "code,categories\na,Fantasy\n",
+    ));
     let add = item(&mut store, vec![field("categories", categories().adding())]);
     let result = import_csv(&mut store, &add, "code,categories\na,Poetry|Fantasy\n");
     assert_clean(&result);
@@ -968,7 +1149,10 @@ fn use_natural_foreign_keys_reads_and_exports_json_lists() {
     plain.options.import_id_fields = vec!["code".into()];
     let plain = plain.finish().unwrap();
     assert_clean(&import_csv(&mut store, &plain, "code,author\nb,1\n"));
-    assert_eq!(column(&store, "SELECT author_id FROM item WHERE code = 'b'"), ["1"]);
+    assert_eq!(
+        column(&store, "SELECT author_id FROM item WHERE code = 'b'"),
+        ["1"]
+    );
 }
 
 #[test]

@@ -673,7 +673,12 @@ fn check_params(widget: &str, c: &FieldConfig) -> Result<(), String> {
         "datetime" => &["format", "time_zone"],
         "char" => &["allow_blank", "choices", "coerce_to_string"],
         "simple_array" => &["separator"],
-        "boolean" => &["true_values", "false_values", "null_values", "unknown_is_false"],
+        "boolean" => &[
+            "true_values",
+            "false_values",
+            "null_values",
+            "unknown_is_false",
+        ],
         "integer" => &["decimal_separator", "thousands_separator", "truncate"],
         "decimal" | "float" => &["decimal_separator", "thousands_separator"],
         "json" => &["single_quotes"],
@@ -732,7 +737,10 @@ fn number_format(c: &FieldConfig) -> Result<widgets::NumberFormat, String> {
 
 /// `create_missing` and `ignore_missing` as one choice.
 fn on_missing(c: &FieldConfig) -> Result<widgets::OnMissing, String> {
-    match (c.create_missing == Some(true), c.ignore_missing == Some(true)) {
+    match (
+        c.create_missing == Some(true),
+        c.ignore_missing == Some(true),
+    ) {
         (true, true) => Err("create_missing and ignore_missing cannot both be true".into()),
         (true, false) => Ok(widgets::OnMissing::Create),
         (false, true) => Ok(widgets::OnMissing::Ignore),
@@ -753,7 +761,10 @@ fn filter_conditions(
     let mut conditions = Vec::new();
     for (column, spec) in filter {
         let schema = target.column(column).ok_or_else(|| {
-            format!("filter: table \"{}\" has no column \"{column}\"", target.name)
+            format!(
+                "filter: table \"{}\" has no column \"{column}\"",
+                target.name
+            )
         })?;
         let value_of = |v: &toml::Value| -> Result<Value, String> {
             let cell = match v {

@@ -401,14 +401,15 @@ fn resolve_relation(
     }
     // The widget cleans a single lookup to its own kind; the columns of a composite key
     // or of a many-to-many list are read back as the related table declares them.
-    let lookup_kinds = if field.widget.kind() == ValueKind::List || !relation.more_lookups.is_empty() {
-        relation
-            .lookups()
-            .map(|c| target.column(c).map(|c| c.kind).unwrap_or(ValueKind::Text))
-            .collect()
-    } else {
-        vec![field.widget.kind()]
-    };
+    let lookup_kinds =
+        if field.widget.kind() == ValueKind::List || !relation.more_lookups.is_empty() {
+            relation
+                .lookups()
+                .map(|c| target.column(c).map(|c| c.kind).unwrap_or(ValueKind::Text))
+                .collect()
+        } else {
+            vec![field.widget.kind()]
+        };
     Ok(ResolvedRelation {
         relation: relation.clone(),
         lookup_kinds,
@@ -609,7 +610,15 @@ impl Run<'_> {
                             )
                         })
                         .collect();
-                    create_missing(store, relation, &key_columns, missing, cache, &mut self.reverse[ci], composite)?;
+                    create_missing(
+                        store,
+                        relation,
+                        &key_columns,
+                        missing,
+                        cache,
+                        &mut self.reverse[ci],
+                        composite,
+                    )?;
                 }
             }
             for pending in batch.iter_mut() {
@@ -657,9 +666,7 @@ impl Run<'_> {
                             "matches no {} row, and one could not be created: {why}",
                             rel.relation.table
                         )),
-                        Some(Hit::Missing) | None
-                            if relation.on_missing == OnMissing::Ignore =>
-                        {
+                        Some(Hit::Missing) | None if relation.on_missing == OnMissing::Ignore => {
                             Ok(Value::Null)
                         }
                         Some(Hit::Ambiguous(n)) => Err(format!(
@@ -1425,9 +1432,10 @@ fn keys_of(value: &Value) -> &[Value] {
 }
 
 fn adds_links(column: &Column) -> bool {
-    column.relation.as_ref().is_some_and(|r| {
-        matches!(r.relation.kind, RelationKind::ManyToMany { add: true, .. })
-    })
+    column
+        .relation
+        .as_ref()
+        .is_some_and(|r| matches!(r.relation.kind, RelationKind::ManyToMany { add: true, .. }))
 }
 
 fn link_of(column: &Column) -> Option<&LinkTable> {

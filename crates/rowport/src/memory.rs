@@ -150,11 +150,8 @@ impl Store for MemoryStore {
         let key_pos = positions(&table.schema, fetch.key_columns)?;
         let names: Vec<String> = fetch.columns.iter().map(|(n, _)| n.clone()).collect();
         let col_pos = positions(&table.schema, &names)?;
-        let filter_names: Vec<String> = fetch
-            .filter
-            .iter()
-            .map(|c| c.column().to_owned())
-            .collect();
+        let filter_names: Vec<String> =
+            fetch.filter.iter().map(|c| c.column().to_owned()).collect();
         let filter_pos = positions(&table.schema, &filter_names)?;
         let wanted: HashSet<&Vec<Value>> = keys.iter().collect();
         let mut out = Vec::new();

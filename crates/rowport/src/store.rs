@@ -99,7 +99,9 @@ impl Condition {
         match self {
             Condition::IsNull { negated, .. } => value.is_null() != *negated,
             Condition::In { values, .. } => !value.is_null() && values.contains(value),
-            Condition::Compare { op, value: wanted, .. } => {
+            Condition::Compare {
+                op, value: wanted, ..
+            } => {
                 if value.is_null() || wanted.is_null() {
                     return false;
                 }

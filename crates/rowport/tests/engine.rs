@@ -302,7 +302,9 @@ fn without_the_default_id_column_every_row_is_new() {
 fn defaults_fill_empty_cells_and_readonly_fields_are_not_written() {
     let mut store = store_with_books();
     let book = book_resource(&mut store, |r| {
-        r.replace_field(Field::new("pages", Arc::new(IntegerWidget::default())).default(Value::Int(100)));
+        r.replace_field(
+            Field::new("pages", Arc::new(IntegerWidget::default())).default(Value::Int(100)),
+        );
         r.replace_field(Field::new("name", Arc::new(CharWidget::default())).readonly(true));
     });
     run(

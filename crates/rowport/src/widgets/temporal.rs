@@ -206,7 +206,7 @@ pub enum Zone {
 impl Zone {
     /// UTC.
     pub fn utc() -> Self {
-        Zone::Fixed(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable_offset()))
+        Zone::Fixed(chrono::Offset::fix(&chrono::Utc))
     }
 
     /// Reads `naive`, `UTC` (or `Z`), an offset such as `+02:00` or `-0530`, or an IANA
@@ -223,14 +223,19 @@ impl Zone {
             let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
             let ok = digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit());
             let (h, m) = if ok {
-                (digits[..2].parse::<i32>().unwrap_or(99), digits[2..].parse::<i32>().unwrap_or(99))
+                (
+                    digits[..2].parse::<i32>().unwrap_or(99),
+                    digits[2..].parse::<i32>().unwrap_or(99),
+                )
             } else {
                 (99, 99)
             };
             let seconds = (h * 3600 + m * 60) * if t.starts_with('-') { -1 } else { 1 };
             return match (h < 24 && m < 60, FixedOffset::east_opt(seconds)) {
                 (true, Some(offset)) => Ok(Zone::Fixed(offset)),
-                _ => Err(format!("\"{t}\" is not a UTC offset (expected such as +02:00)")),
+                _ => Err(format!(
+                    "\"{t}\" is not a UTC offset (expected such as +02:00)"
+                )),
             };
         }
         t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
@@ -280,11 +285,6 @@ impl std::fmt::Display for Zone {
             Zone::Named(tz) => f.write_str(tz.name()),
         }
     }
-}
-
-fn unreachable_offset() -> FixedOffset {
-    // east_opt(0) always exists; this keeps library code free of unwrap panics.
-    FixedOffset::west_opt(0).unwrap_or_else(unreachable_offset)
 }
 
 /// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional

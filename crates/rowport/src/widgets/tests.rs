@@ -234,8 +234,14 @@ fn decimal_empty_and_whitespace_are_null() {
 
 #[test]
 fn decimal_zero_is_not_empty() {
-    assert_eq!(ok(&DecimalWidget::default(), "0"), Value::Decimal(Decimal::ZERO));
-    assert_eq!(ok(&DecimalWidget::default(), "0.00"), Value::Decimal(Decimal::ZERO));
+    assert_eq!(
+        ok(&DecimalWidget::default(), "0"),
+        Value::Decimal(Decimal::ZERO)
+    );
+    assert_eq!(
+        ok(&DecimalWidget::default(), "0.00"),
+        Value::Decimal(Decimal::ZERO)
+    );
 }
 
 #[test]
@@ -386,7 +392,10 @@ fn float_typed_cells() {
 
 #[test]
 fn float_render() {
-    assert_eq!(FloatWidget::default().render(&Value::Float(2.5)), Cell::Float(2.5));
+    assert_eq!(
+        FloatWidget::default().render(&Value::Float(2.5)),
+        Cell::Float(2.5)
+    );
     assert_eq!(FloatWidget::default().render(&Value::Null), Cell::Empty);
 }
 
