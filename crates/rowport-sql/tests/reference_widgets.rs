@@ -590,6 +590,25 @@ fn datetime_widget_named_zone_applies_on_import_and_export() {
 }
 
 #[test]
+fn datetime_widget_zone_reimport_of_the_same_file_is_unchanged() {
+    let mut store = store();
+    let paris = DateTimeWidget::default().in_zone(Zone::parse("Europe/Paris").unwrap());
+    let schema = store.describe("item").unwrap();
+    let mut resource = Resource::from_schema("item", &schema);
+    resource.replace_field(field("stamp", paris));
+    resource.options.import_id_fields = vec!["code".into()];
+    resource.options.skip_unchanged = true;
+    let resource = resource.finish().unwrap();
+    let csv = "code,stamp\na,2024-07-01 12:00:00\n";
+    assert_eq!(import_csv(&mut store, &resource, csv).totals.new, 1);
+    let again = import_csv(&mut store, &resource, csv);
+    assert_eq!((again.totals.skip, again.totals.update), (1, 0));
+    let changed = import_csv(&mut store, &resource, "code,stamp\na,2024-07-01 13:00:00\n");
+    assert_eq!(changed.totals.update, 1);
+    assert_eq!(column(&store, "SELECT stamp FROM item"), ["2024-07-01 11:00:00"]);
+}
+
+#[test]
 fn datetime_widget_fixed_offset_zone() {
     let mut store = store();
     let widget =

@@ -106,6 +106,13 @@ pub trait Widget: Send + Sync + fmt::Debug {
     /// Writes a value out as a cell.
     fn render(&self, value: &Value) -> Cell;
 
+    /// A value as a store gives it back, put in the form `clean` produces, so that an
+    /// unchanged row compares equal (`skip_unchanged`). Most widgets need nothing here; a
+    /// date-time widget with a time zone reads a stored value without an offset as UTC.
+    fn from_store(&self, value: Value) -> Value {
+        value
+    }
+
     /// The related table, for widgets whose values live in another table.
     fn relation(&self) -> Option<&Relation> {
         None

@@ -394,6 +394,15 @@ impl Widget for DateTimeWidget {
         self.aware(value)
     }
 
+    fn from_store(&self, value: Value) -> Value {
+        match value {
+            Value::DateTime(dt) if self.zone != Zone::Naive => {
+                Value::DateTimeTz(dt.and_utc().fixed_offset())
+            }
+            other => other,
+        }
+    }
+
     /// A value with a UTC offset is rendered as text that keeps the offset
     /// (`2021-03-04 12:30:00+02:00`): there is no typed cell for it. The XLSX and ODS
     /// writers recognise exactly that text and store the date and time it reads as in its
