@@ -605,7 +605,10 @@ fn datetime_widget_zone_reimport_of_the_same_file_is_unchanged() {
     assert_eq!((again.totals.skip, again.totals.update), (1, 0));
     let changed = import_csv(&mut store, &resource, "code,stamp\na,2024-07-01 13:00:00\n");
     assert_eq!(changed.totals.update, 1);
-    assert_eq!(column(&store, "SELECT stamp FROM item"), ["2024-07-01 11:00:00"]);
+    assert_eq!(
+        column(&store, "SELECT stamp FROM item"),
+        ["2024-07-01 11:00:00"]
+    );
 }
 
 #[test]
