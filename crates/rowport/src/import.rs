@@ -761,7 +761,7 @@ impl Run<'_> {
             let mut record = Record::new(self.plan.names.clone());
             for ((slot, v), reader) in record.values_mut().iter_mut().zip(values).zip(&readers) {
                 *slot = match reader {
-                    Some(field) => field.widget.from_store(v),
+                    Some(field) => field.widget.read_stored(v),
                     None => v,
                 };
             }

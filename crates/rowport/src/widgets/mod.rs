@@ -109,7 +109,7 @@ pub trait Widget: Send + Sync + fmt::Debug {
     /// A value as a store gives it back, put in the form `clean` produces, so that an
     /// unchanged row compares equal (`skip_unchanged`). Most widgets need nothing here; a
     /// date-time widget with a time zone reads a stored value without an offset as UTC.
-    fn from_store(&self, value: Value) -> Value {
+    fn read_stored(&self, value: Value) -> Value {
         value
     }
 

@@ -394,7 +394,7 @@ impl Widget for DateTimeWidget {
         self.aware(value)
     }
 
-    fn from_store(&self, value: Value) -> Value {
+    fn read_stored(&self, value: Value) -> Value {
         match value {
             Value::DateTime(dt) if self.zone != Zone::Naive => {
                 Value::DateTimeTz(dt.and_utc().fixed_offset())
