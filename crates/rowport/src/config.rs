@@ -11,6 +11,8 @@
 //! [resources.book.field.author]
 //! widget = "foreign_key"
 //! lookup = "name"                    # match the file's values against author.name
+//! filter = { active = true }         # only among active authors
+//! create_missing = true              # insert the authors no value matches
 //!
 //! [resources.book.field.categories]
 //! widget = "many_to_many"
@@ -18,7 +20,12 @@
 //! lookup = "name"
 //! through = "book_categories"
 //! separator = "|"
+//! m2m_add = true                     # add links instead of replacing them
 //! ```
+//!
+//! Every widget parameter is a key of the field's table (`format`, `time_zone`,
+//! `true_values`, `decimal_separator`, `truncate`, …); `docs/reference/widgets.md` lists
+//! them all.
 //!
 //! Every table of the database is also a resource of its own name, with the defaults that
 //! introspection gives it; a `[resources.X]` entry refines or renames one. Unknown keys are

@@ -757,10 +757,23 @@ impl Run<'_> {
             },
             &keys,
         )?;
+        // The widget of each record slot, to read stored values as `clean` makes them.
+        let readers: Vec<Option<&Field>> = (0..self.plan.names.len())
+            .map(|slot| {
+                self.plan
+                    .columns
+                    .iter()
+                    .find(|c| c.slot == Some(slot) && c.relation.is_none())
+                    .map(|c| &c.field)
+            })
+            .collect();
         for values in rows {
             let mut record = Record::new(self.plan.names.clone());
-            for (slot, v) in record.values_mut().iter_mut().zip(values) {
-                *slot = v;
+            for ((slot, v), reader) in record.values_mut().iter_mut().zip(values).zip(&readers) {
+                *slot = match reader {
+                    Some(field) => field.widget.read_stored(v),
+                    None => v,
+                };
             }
             let key: Vec<Value> = slots.iter().map(|&s| record.values()[s].clone()).collect();
             existing.insert(key, record);

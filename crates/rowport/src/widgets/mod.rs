@@ -59,6 +59,40 @@ impl WidgetError {
 /// Converts between a file's cells and typed values, for one field.
 ///
 /// Implement it to teach rowport a type of your own; the built-ins live in this module.
+/// A custom widget is the Rust equivalent of subclassing django-import-export's `Widget`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use rowport::widgets::{Widget, WidgetError};
+/// use rowport::{Cell, Field, Value, ValueKind};
+///
+/// /// Prices written in cents in the file (`1250`), kept as text `12.50` in the table.
+/// #[derive(Debug)]
+/// struct Cents;
+///
+/// impl Widget for Cents {
+///     fn name(&self) -> &str {
+///         "cents"
+///     }
+///     fn kind(&self) -> ValueKind {
+///         ValueKind::Text
+///     }
+///     fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+///         match cell.to_string().trim().parse::<u64>() {
+///             Ok(c) => Ok(Value::Text(format!("{}.{:02}", c / 100, c % 100))),
+///             Err(_) => Err(WidgetError::new("is not a number of cents")),
+///         }
+///     }
+///     fn render(&self, value: &Value) -> Cell {
+///         Cell::Text(value.to_string().replace('.', ""))
+///     }
+/// }
+///
+/// let price = Field::new("price", Arc::new(Cents));
+/// assert_eq!(price.widget.clean(&Cell::Int(1250)), Ok(Value::Text("12.50".into())));
+/// assert_eq!(price.widget.render(&Value::Text("12.50".into())), Cell::Text("1250".into()));
+/// assert!(price.widget.clean(&Cell::Text("12,50 €".into())).is_err());
+/// ```
 pub trait Widget: Send + Sync + fmt::Debug {
     /// The widget's name as `rowport.toml` spells it (`date`, `foreign_key`, …).
     fn name(&self) -> &str;
@@ -71,6 +105,13 @@ pub trait Widget: Send + Sync + fmt::Debug {
 
     /// Writes a value out as a cell.
     fn render(&self, value: &Value) -> Cell;
+
+    /// A value as a store gives it back, put in the form `clean` produces, so that an
+    /// unchanged row compares equal (`skip_unchanged`). Most widgets need nothing here; a
+    /// date-time widget with a time zone reads a stored value without an offset as UTC.
+    fn read_stored(&self, value: Value) -> Value {
+        value
+    }
 
     /// The related table, for widgets whose values live in another table.
     fn relation(&self) -> Option<&Relation> {

@@ -170,6 +170,11 @@ impl ForeignKeyWidget {
         self
     }
 
+    /// The cell is a JSON list: asked for, or implied by several lookup columns.
+    fn is_natural(&self) -> bool {
+        self.natural || !self.more_key_widgets.is_empty()
+    }
+
     fn clean_natural(&self, text: &str) -> Result<Value, WidgetError> {
         let count = 1 + self.more_key_widgets.len();
         let columns: Vec<&str> = self.relation.lookups().map(String::as_str).collect();
@@ -233,7 +238,7 @@ impl Widget for ForeignKeyWidget {
         if cell.is_empty() || matches!(cell, Cell::Text(s) if s.trim().is_empty()) {
             return Ok(Value::Null);
         }
-        if self.natural || !self.more_key_widgets.is_empty() {
+        if self.is_natural() {
             return match cell {
                 Cell::Text(s) => self.clean_natural(s.trim()),
                 _ => self.clean_natural(&cell.to_string()),
@@ -248,7 +253,7 @@ impl Widget for ForeignKeyWidget {
     /// A natural key is written as a JSON list, as django-import-export writes
     /// `natural_key()`; otherwise the lookup value as its widget writes it.
     fn render(&self, value: &Value) -> Cell {
-        if !(self.natural || !self.more_key_widgets.is_empty()) || value.is_null() {
+        if !self.is_natural() || value.is_null() {
             return self.key_widget.render(value);
         }
         let items = match value {

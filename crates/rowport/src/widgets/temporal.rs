@@ -206,7 +206,7 @@ pub enum Zone {
 impl Zone {
     /// UTC.
     pub fn utc() -> Self {
-        Zone::Fixed(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable_offset()))
+        Zone::Fixed(chrono::Offset::fix(&chrono::Utc))
     }
 
     /// Reads `naive`, `UTC` (or `Z`), an offset such as `+02:00` or `-0530`, or an IANA
@@ -285,11 +285,6 @@ impl std::fmt::Display for Zone {
             Zone::Named(tz) => f.write_str(tz.name()),
         }
     }
-}
-
-fn unreachable_offset() -> FixedOffset {
-    // east_opt(0) always exists; this keeps library code free of unwrap panics.
-    FixedOffset::west_opt(0).unwrap_or_else(unreachable_offset)
 }
 
 /// Dates with times. Default: ISO 8601 with a space or `T`, optional fraction and optional
@@ -397,6 +392,15 @@ impl Widget for DateTimeWidget {
             _ => return Err(error()),
         };
         self.aware(value)
+    }
+
+    fn read_stored(&self, value: Value) -> Value {
+        match value {
+            Value::DateTime(dt) if self.zone != Zone::Naive => {
+                Value::DateTimeTz(dt.and_utc().fixed_offset())
+            }
+            other => other,
+        }
     }
 
     /// A value with a UTC offset is rendered as text that keeps the offset
