@@ -163,11 +163,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         .clone()
         .unwrap_or_else(|| "id".to_owned());
     let kept: Vec<&FieldDecl> = fields.iter().filter(|f| !f.skip).collect();
-    let attribute = |f: &FieldDecl| {
-        f.attribute
-            .clone()
-            .unwrap_or_else(|| f.ident.to_string())
-    };
+    let attribute = |f: &FieldDecl| f.attribute.clone().unwrap_or_else(|| f.ident.to_string());
 
     // The import id: the container's list, or the marked fields; never both.
     let marked: Vec<&FieldDecl> = kept.iter().copied().filter(|f| f.import_id).collect();
@@ -418,11 +414,9 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldDecl> {
                 "import_id" => decl.import_id = flag(&meta, "import_id")?,
                 "readonly" => decl.readonly = flag(&meta, "readonly")?,
                 "skip" => decl.skip = flag(&meta, "skip")?,
-                "table" | "name" | "primary_key" => {
-                    return Err(meta.error(format!(
-                        "`{key}` is a struct attribute: put #[rowport({key} = \"...\")] on the struct"
-                    )))
-                }
+                "table" | "name" | "primary_key" => return Err(meta.error(format!(
+                    "`{key}` is a struct attribute: put #[rowport({key} = \"...\")] on the struct"
+                ))),
                 _ => {
                     return Err(meta.error(format!(
                         "unknown rowport attribute `{}`; expected one of: {FIELD_KEYS}",
@@ -471,7 +465,10 @@ fn flag(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
 fn non_empty(lit: &LitStr, key: &str) -> syn::Result<String> {
     let value = lit.value();
     if value.trim().is_empty() {
-        return Err(syn::Error::new(lit.span(), format!("`{key}` cannot be empty")));
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{key}` cannot be empty"),
+        ));
     }
     Ok(value)
 }

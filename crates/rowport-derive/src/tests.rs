@@ -107,8 +107,14 @@ fn a_good_struct_expands_to_a_model_impl() {
     )
     .unwrap();
     let tokens = expand(&input).unwrap().to_string();
-    assert!(tokens.contains("impl :: rowport :: typed :: Model for Book"), "{tokens}");
-    assert!(tokens.contains(". import_id_fields ([\"isbn\" , \"edition\"])"), "{tokens}");
+    assert!(
+        tokens.contains("impl :: rowport :: typed :: Model for Book"),
+        "{tokens}"
+    );
+    assert!(
+        tokens.contains(". import_id_fields ([\"isbn\" , \"edition\"])"),
+        "{tokens}"
+    );
     assert!(tokens.contains(". table (\"book\")"), "{tokens}");
 }
 

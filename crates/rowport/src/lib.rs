@@ -101,13 +101,13 @@ pub use import::{import, import_into, ImportError, ImportOptions};
 pub use record::Record;
 pub use resource::{Resource, ResourceError, ResourceOptions};
 pub use result::{ImportResult, RowError, RowOutcome, RowSink, Totals};
-pub use rowport_formats::Cell;
-/// The file formats: readers and writers ([`open_reader`](formats::open_reader),
-/// [`open_writer`](formats::open_writer)) for CSV, TSV, JSON, YAML, HTML and workbooks.
-pub use rowport_formats as formats;
 /// Derives [`typed::Model`] for a struct: its resource and its conversion from and to
 /// records. See [the derive's documentation](rowport_derive::Resource).
 pub use rowport_derive::Resource;
+/// The file formats: readers and writers ([`open_reader`](formats::open_reader),
+/// [`open_writer`](formats::open_writer)) for CSV, TSV, JSON, YAML, HTML and workbooks.
+pub use rowport_formats as formats;
+pub use rowport_formats::Cell;
 pub use store::{Store, StoreError};
 pub use typed::{read_all, read_with, write_all, write_with, FieldType, Model, Typed};
 pub use value::{Value, ValueKind};

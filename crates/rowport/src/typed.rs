@@ -139,7 +139,10 @@ impl FieldType for f64 {
         match value {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
-            Value::Decimal(d) => d.to_string().parse().map_err(|_| mismatch(value, "a number")),
+            Value::Decimal(d) => d
+                .to_string()
+                .parse()
+                .map_err(|_| mismatch(value, "a number")),
             other => Err(mismatch(other, "a number")),
         }
     }
@@ -370,6 +373,9 @@ impl<T: FieldType> FieldType for Option<T> {
 }
 
 impl<T: FieldType> FieldType for Vec<T> {
+    /// An empty cell, or no column at all, is an empty list.
+    const NULLABLE: bool = true;
+
     /// Comma-separated items, each read by `T`'s widget.
     fn widget(_nullable: bool) -> Box<dyn Widget> {
         Box::new(widgets::SimpleArrayWidget::new(",", T::widget(false)))
@@ -605,7 +611,7 @@ impl<T> Typed<T> {
     /// file (`source`), row and column.
     ///
     /// ```
-    /// #[derive(rowport::Resource)]
+    /// #[derive(Debug, rowport::Resource)]
     /// struct Reading { id: i64, celsius: f64 }
     ///
     /// let csv = "id,celsius\n1,21.5\n2,warm\n";
@@ -745,13 +751,16 @@ pub fn read_with<T: Model>(
 /// let mut out = Vec::new();
 /// rowport::write_all(&tags, open_writer(Format::Json, Box::new(&mut out), &WriteOptions::default())?)?;
 /// assert_eq!(String::from_utf8(out)?, r#"[
-/// {"id": 1, "Label": "sf"},
-/// {"id": 2, "Label": "classic"}
+/// {"id":1,"Label":"sf"},
+/// {"id":2,"Label":"classic"}
 /// ]
 /// "#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn write_all<T: Model>(rows: &[T], writer: Box<dyn RowWriter + '_>) -> Result<u64, ExportError> {
+pub fn write_all<T: Model>(
+    rows: &[T],
+    writer: Box<dyn RowWriter + '_>,
+) -> Result<u64, ExportError> {
     let resource = T::resource().map_err(|e| ExportError::Hook(HookError(e.to_string())))?;
     write_with(&resource, rows, writer, &ExportOptions::default())
 }
@@ -809,4 +818,3 @@ pub fn write_with<T: Model>(
     resource.hooks.after_export(count, &options.context)?;
     Ok(count)
 }
-
