@@ -414,9 +414,11 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldDecl> {
                 "import_id" => decl.import_id = flag(&meta, "import_id")?,
                 "readonly" => decl.readonly = flag(&meta, "readonly")?,
                 "skip" => decl.skip = flag(&meta, "skip")?,
-                "table" | "name" | "primary_key" => return Err(meta.error(format!(
+                "table" | "name" | "primary_key" => {
+                    return Err(meta.error(format!(
                     "`{key}` is a struct attribute: put #[rowport({key} = \"...\")] on the struct"
-                ))),
+                )))
+                }
                 _ => {
                     return Err(meta.error(format!(
                         "unknown rowport attribute `{}`; expected one of: {FIELD_KEYS}",
@@ -491,7 +493,7 @@ fn snake_case(name: &str) -> String {
             let next = chars.get(i + 1);
             let boundary = match prev {
                 None => false,
-                Some(p) if p == '_' => false,
+                Some('_') => false,
                 Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
                 Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
                 Some(_) => false,

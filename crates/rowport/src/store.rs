@@ -186,6 +186,7 @@ pub enum CompareOp {
     Ge,
 }
 
+/// Why a store failed: one sentence for a person, and its kind for programs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {
