@@ -702,11 +702,12 @@ pub fn read_with<T: Model>(
     options: &ImportOptions,
 ) -> Result<Typed<T>, ImportError> {
     let headers = reader.headers();
+    // An empty input has no header and no rows: nothing is missing from it.
     let missing: Vec<&str> = resource
         .import_fields()
         .filter(|f| T::is_required(&f.attribute))
         .filter(|f| !f.readonly && f.default.is_none())
-        .filter(|f| !headers.contains(&f.column_name))
+        .filter(|f| !headers.is_empty() && !headers.contains(&f.column_name))
         .map(|f| f.column_name.as_str())
         .collect();
     if !missing.is_empty() {
@@ -738,7 +739,9 @@ pub fn read_with<T: Model>(
     let mut rows = Vec::new();
     for values in store.rows(&resource.table) {
         let mut record = Record::new(names.clone());
-        record.values_mut().clone_from_slice(&values);
+        for (slot, value) in record.values_mut().iter_mut().zip(values) {
+            *slot = value;
+        }
         // Every value passed its field's typed widget, so only a hook that set a value the
         // type cannot hold gets here.
         rows.push(T::from_record(&record).map_err(|e| {

@@ -544,3 +544,10 @@ fn typed_round_trip_through_sqlite() {
         [vec![Value::Text("Dune (2nd ed.)".into())]]
     );
 }
+
+#[test]
+fn read_all_of_an_empty_file_is_no_rows() {
+    let books = read_csv::<Book>("").unwrap();
+    assert!(books.rows.is_empty());
+    assert_eq!(books.result.totals.rows(), 0);
+}
