@@ -7,6 +7,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::quote;
+use syn::ext::IdentExt;
 use syn::{parse_macro_input, Data, DeriveInput, Expr, Fields, Ident, LitStr, Type};
 
 /// Derives `rowport::typed::Model` for a struct with named fields: the resource of its
@@ -163,7 +164,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         .clone()
         .unwrap_or_else(|| "id".to_owned());
     let kept: Vec<&FieldDecl> = fields.iter().filter(|f| !f.skip).collect();
-    let attribute = |f: &FieldDecl| f.attribute.clone().unwrap_or_else(|| f.ident.to_string());
+    let attribute = |f: &FieldDecl| {
+        f.attribute
+            .clone()
+            .unwrap_or_else(|| f.ident.unraw().to_string())
+    };
 
     // The import id: the container's list, or the marked fields; never both.
     let marked: Vec<&FieldDecl> = kept.iter().copied().filter(|f| f.import_id).collect();
@@ -180,8 +185,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             for lit in names {
                 let value = lit.value();
-                if !kept.iter().any(|f| f.ident == value) {
-                    let known: Vec<String> = kept.iter().map(|f| f.ident.to_string()).collect();
+                if !kept.iter().any(|f| f.ident.unraw() == value) {
+                    let known: Vec<String> =
+                        kept.iter().map(|f| f.ident.unraw().to_string()).collect();
                     return Err(syn::Error::new(
                         lit.span(),
                         format!(
@@ -193,7 +199,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             names.iter().map(LitStr::value).collect()
         }
-        None => marked.iter().map(|f| f.ident.to_string()).collect(),
+        None => marked.iter().map(|f| f.ident.unraw().to_string()).collect(),
     };
     if import_id.is_empty() && !kept.iter().any(|f| attribute(f) == primary_key) {
         return Err(syn::Error::new_spanned(
@@ -218,7 +224,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             from_record.push(quote! { #field_ident: ::core::default::Default::default() });
             continue;
         }
-        let field_name = field_ident.to_string();
+        let field_name = field_ident.unraw().to_string();
         let attr = attribute(f);
         let column_name = f.column_name.clone().unwrap_or_else(|| field_name.clone());
         let is_key = attr == primary_key;
@@ -414,9 +420,11 @@ fn parse_field(field: &syn::Field) -> syn::Result<FieldDecl> {
                 "import_id" => decl.import_id = flag(&meta, "import_id")?,
                 "readonly" => decl.readonly = flag(&meta, "readonly")?,
                 "skip" => decl.skip = flag(&meta, "skip")?,
-                "table" | "name" | "primary_key" => return Err(meta.error(format!(
+                "table" | "name" | "primary_key" => {
+                    return Err(meta.error(format!(
                     "`{key}` is a struct attribute: put #[rowport({key} = \"...\")] on the struct"
-                ))),
+                )))
+                }
                 _ => {
                     return Err(meta.error(format!(
                         "unknown rowport attribute `{}`; expected one of: {FIELD_KEYS}",
@@ -491,7 +499,7 @@ fn snake_case(name: &str) -> String {
             let next = chars.get(i + 1);
             let boundary = match prev {
                 None => false,
-                Some(p) if p == '_' => false,
+                Some('_') => false,
                 Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
                 Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
                 Some(_) => false,

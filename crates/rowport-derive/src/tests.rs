@@ -125,3 +125,12 @@ fn table_names_default_to_snake_case() {
     assert_eq!(snake_case("HTTPLog"), "http_log");
     assert_eq!(snake_case("Isbn13Code"), "isbn13_code");
 }
+
+#[test]
+fn raw_identifiers_name_their_field_without_the_prefix() {
+    let input: syn::DeriveInput =
+        syn::parse_str(r#"#[rowport(import_id = "type")] struct Part { r#type: String }"#).unwrap();
+    let tokens = expand(&input).unwrap().to_string();
+    assert!(tokens.contains("\"type\""), "{tokens}");
+    assert!(!tokens.contains("\"r#type\""), "{tokens}");
+}

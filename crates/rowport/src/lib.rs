@@ -72,6 +72,70 @@
 //! assert_eq!(store.rows("book")[0][2].to_string(), "1965-08-01");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Your own widgets and hooks
+//!
+//! A widget is an implementation of [`widgets::Widget`]; hooks are an implementation of
+//! [`Hooks`], overriding only the steps it needs. Both plug into the builder and the derive.
+//!
+//! ```
+//! use rowport::widgets::{Widget, WidgetError};
+//! use rowport::{Cell, Context, HookError, Hooks, Record, RowData, Value, ValueKind};
+//!
+//! /// Prices written in cents ("1999") held as whole cents.
+//! #[derive(Debug)]
+//! struct Cents;
+//!
+//! impl Widget for Cents {
+//!     fn name(&self) -> &str { "cents" }
+//!     fn kind(&self) -> ValueKind { ValueKind::Int }
+//!     fn clean(&self, cell: &Cell) -> Result<Value, WidgetError> {
+//!         match cell.to_string().trim() {
+//!             "" => Ok(Value::Null),
+//!             text => text.parse().map(Value::Int).map_err(|_| WidgetError::new("is not a number of cents")),
+//!         }
+//!     }
+//!     fn render(&self, value: &Value) -> Cell {
+//!         match value { Value::Int(c) => Cell::Int(*c), _ => Cell::Empty }
+//!     }
+//! }
+//!
+//! /// Refuses to save a book without a title.
+//! struct NeedTitle;
+//!
+//! impl Hooks for NeedTitle {
+//!     fn before_save_instance(&self, book: &mut Record, _: &RowData<'_>, _: &Context) -> Result<(), HookError> {
+//!         match book.get("title") {
+//!             Some(Value::Text(t)) if !t.is_empty() => Ok(()),
+//!             _ => Err(HookError("a book needs a title".into())),
+//!         }
+//!     }
+//! }
+//!
+//! #[derive(Debug, rowport::Resource)]
+//! struct Book {
+//!     id: i64,
+//!     title: String,
+//!     #[rowport(widget = Cents)]
+//!     price: Option<i64>,
+//! }
+//!
+//! use rowport::typed::Model;
+//! let book = Book::builder().hooks(NeedTitle).build()?;
+//! let csv = "title,price\nDune,1999\n,500\nEmma,£5\n";
+//! let mut reader = rowport::formats::open_reader(
+//!     rowport::formats::Format::Csv, Box::new(csv.as_bytes()), "books.csv", &Default::default())?;
+//! let options = rowport::ImportOptions { skip_invalid: true, ..Default::default() };
+//! let books = rowport::read_with::<Book>(&book, reader.as_mut(), &options)?;
+//!
+//! assert_eq!(books.rows[0].price, Some(1999));
+//! let errors: Vec<String> = books.result.errors.iter().map(|e| e.describe("books.csv")).collect();
+//! assert_eq!(errors, [
+//!     "books.csv, row 3: a book needs a title",
+//!     "books.csv, row 4, column \"price\": \"£5\" is not a number of cents",
+//! ]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

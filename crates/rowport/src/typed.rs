@@ -114,6 +114,15 @@ macro_rules! integer_field {
                             <$t>::MAX
                         )
                     }),
+                    // How a u64 above i64::MAX is held (see to_value).
+                    Value::Decimal(d) if d.fract().is_zero() => d.to_string().parse().map_err(|_| {
+                        format!(
+                            "is out of range for {} ({} to {})",
+                            stringify!($t),
+                            <$t>::MIN,
+                            <$t>::MAX
+                        )
+                    }),
                     other => Err(mismatch(other, "a whole number")),
                 }
             }
@@ -373,6 +382,9 @@ impl<T: FieldType> FieldType for Option<T> {
 }
 
 impl<T: FieldType> FieldType for Vec<T> {
+    /// An empty cell, or no column at all, is an empty list.
+    const NULLABLE: bool = true;
+
     /// Comma-separated items, each read by `T`'s widget.
     fn widget(_nullable: bool) -> Box<dyn Widget> {
         Box::new(widgets::SimpleArrayWidget::new(",", T::widget(false)))
@@ -608,7 +620,7 @@ impl<T> Typed<T> {
     /// file (`source`), row and column.
     ///
     /// ```
-    /// #[derive(rowport::Resource)]
+    /// #[derive(Debug, rowport::Resource)]
     /// struct Reading { id: i64, celsius: f64 }
     ///
     /// let csv = "id,celsius\n1,21.5\n2,warm\n";
@@ -641,6 +653,9 @@ impl<T> Typed<T> {
 /// [`Typed::result`], each error with its row and column; the valid rows are kept
 /// (`skip_invalid`). A file that lacks the column of a field which must have a value is an
 /// [`ImportError::Columns`].
+///
+/// The store holds only the type's own table, so a relation field (a foreign-key or
+/// many-to-many widget) cannot be resolved here; import such a type into a database.
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -687,11 +702,12 @@ pub fn read_with<T: Model>(
     options: &ImportOptions,
 ) -> Result<Typed<T>, ImportError> {
     let headers = reader.headers();
+    // An empty input has no header and no rows: nothing is missing from it.
     let missing: Vec<&str> = resource
         .import_fields()
         .filter(|f| T::is_required(&f.attribute))
         .filter(|f| !f.readonly && f.default.is_none())
-        .filter(|f| !headers.contains(&f.column_name))
+        .filter(|f| !headers.is_empty() && !headers.contains(&f.column_name))
         .map(|f| f.column_name.as_str())
         .collect();
     if !missing.is_empty() {
@@ -723,7 +739,9 @@ pub fn read_with<T: Model>(
     let mut rows = Vec::new();
     for values in store.rows(&resource.table) {
         let mut record = Record::new(names.clone());
-        record.values_mut().clone_from_slice(&values);
+        for (slot, value) in record.values_mut().iter_mut().zip(values) {
+            *slot = value;
+        }
         // Every value passed its field's typed widget, so only a hook that set a value the
         // type cannot hold gets here.
         rows.push(T::from_record(&record).map_err(|e| {
@@ -748,8 +766,8 @@ pub fn read_with<T: Model>(
 /// let mut out = Vec::new();
 /// rowport::write_all(&tags, open_writer(Format::Json, Box::new(&mut out), &WriteOptions::default())?)?;
 /// assert_eq!(String::from_utf8(out)?, r#"[
-/// {"id": 1, "Label": "sf"},
-/// {"id": 2, "Label": "classic"}
+/// {"id":1,"Label":"sf"},
+/// {"id":2,"Label":"classic"}
 /// ]
 /// "#);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -814,4 +832,82 @@ pub fn write_with<T: Model>(
     let count = rows.len() as u64;
     resource.hooks.after_export(count, &options.context)?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_beyond_i64_round_trip_through_a_decimal() {
+        let big = u64::MAX;
+        assert_eq!(u64::from_value(&big.to_value()), Ok(big));
+        assert_eq!(
+            i64::from_value(&big.to_value()).unwrap_err(),
+            format!("is out of range for i64 ({} to {})", i64::MIN, i64::MAX)
+        );
+        assert_eq!(u8::from_value(&Value::Null).unwrap_err(), "is empty");
+        assert_eq!(
+            u8::from_value(&Value::Text("x".into())).unwrap_err(),
+            "is not a whole number"
+        );
+    }
+
+    #[test]
+    fn dates_and_times_convert_both_ways() {
+        let dt = NaiveDate::from_ymd_opt(2024, 5, 1)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        let utc = dt.and_utc();
+        assert_eq!(DateTime::<Utc>::from_value(&utc.to_value()), Ok(utc));
+        // A naive value read into a UTC field is taken as UTC.
+        assert_eq!(DateTime::<Utc>::from_value(&Value::DateTime(dt)), Ok(utc));
+        assert_eq!(
+            NaiveDateTime::from_value(&utc.to_value()).unwrap_err(),
+            "has a UTC offset, which a NaiveDateTime cannot keep (use DateTime<Utc>)"
+        );
+        assert_eq!(
+            DateTime::<FixedOffset>::from_value(&Value::DateTime(dt)).unwrap_err(),
+            "has no UTC offset (expected e.g. +02:00 or Z)"
+        );
+        let d = TimeDelta::minutes(90);
+        assert_eq!(TimeDelta::from_value(&d.to_value()), Ok(d));
+        let j = serde_json::json!({"a": [1, 2]});
+        assert_eq!(serde_json::Value::from_value(&j.to_value()), Ok(j));
+    }
+
+    #[test]
+    fn lists_name_the_item_that_does_not_fit() {
+        let list = Value::List(vec![Value::Int(1), Value::Int(300)]);
+        assert_eq!(
+            Vec::<u8>::from_value(&list).unwrap_err(),
+            "has an item \"300\" that is out of range for u8 (0 to 255)"
+        );
+        assert_eq!(Vec::<String>::from_value(&Value::Null), Ok(vec![]));
+    }
+
+    #[test]
+    fn typed_widget_keeps_relations_and_nullable_types() {
+        let optional = TypedWidget::new::<Option<u8>>("n", Box::new(widgets::IntegerWidget), true);
+        assert_eq!(optional.clean(&Cell::Empty), Ok(Value::Null));
+        let key = TypedWidget::new::<i64>("id", Box::new(widgets::IntegerWidget), false);
+        assert_eq!(key.clean(&Cell::Empty), Ok(Value::Null));
+        let fk = TypedWidget::new::<i64>(
+            "author",
+            Box::new(widgets::ForeignKeyWidget::new(
+                "author",
+                "name",
+                "id",
+                Box::new(widgets::CharWidget::new(false)),
+            )),
+            true,
+        );
+        // The cell is a lookup key (a name), which the engine resolves to the i64 key later.
+        assert_eq!(
+            fk.clean(&Cell::Text("Le Guin".into())),
+            Ok(Value::Text("Le Guin".into()))
+        );
+        assert!(fk.relation().is_some());
+    }
 }
