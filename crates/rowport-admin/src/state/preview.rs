@@ -342,6 +342,8 @@ fn row_from(row: Vec<V>) -> PreviewRow {
                     new: c.new,
                 })
                 .collect(),
+            instance: None,
+            row_values: None,
         },
         errors: errors
             .into_iter()
