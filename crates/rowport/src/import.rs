@@ -215,7 +215,9 @@ impl Plan {
         let schema = store.describe(&resource.table)?;
         let mut names: Vec<String> = Vec::new();
         let mut columns = Vec::new();
-        for field in resource.import_fields() {
+        // Relation paths (`author__name`) and computed fields are export only: a file
+        // with their column leaves them alone.
+        for field in resource.import_fields().filter(|f| !f.is_export_only()) {
             let header = headers.iter().position(|h| h == &field.column_name);
             let relation = match field.widget.relation() {
                 Some(relation) => Some(resolve_relation(store, relation, field)?),
@@ -777,6 +779,10 @@ impl Run<'_> {
                 if column.field.readonly
                     || (column.header.is_none() && column.field.default.is_none())
                 {
+                    continue;
+                }
+                // saves_null_values = false: a cleaned null keeps the stored value.
+                if !column.field.saves_null_values && pending.values[ci].is_null() {
                     continue;
                 }
                 let value = std::mem::take(&mut pending.values[ci]);
