@@ -390,16 +390,19 @@ fn meta_fields_with_relation_path_adds_a_readonly_export_field() {
 fn meta_export_order_puts_its_fields_first() {
     let mut store = store();
     let config = CONFIG.replace(
-        "import_id_fields = [\"isbn\"]",
-        "import_id_fields = [\"isbn\"]\nexport_order = [\"name\", \"author__name\"]",
+        "fields = [\"isbn\", \"name\", \"price\", \"published\", \"author\", \"categories\"]",
+        "export_order = [\"name\", \"author__name\"]",
     );
     let book = resource(&config, "book", &mut store);
     assert_eq!(
         csv(&book, &mut store, &ExportOptions::default())
             .lines()
-            .next()
-            .unwrap(),
-        "name,author__name,isbn,price,published,author,categories"
+            .take(2)
+            .collect::<Vec<_>>(),
+        [
+            "name,author__name,id,isbn,price,published,author,categories",
+            "Dune,Frank Herbert,1,100,12.50,1965-08-01,Frank Herbert,Fiction|Science"
+        ]
     );
 }
 
@@ -649,7 +652,7 @@ fn export_is_one_scan_with_relations_filters_and_dehydrate_never_a_query_per_row
     assert_eq!(text.lines().count(), 1 + 2 + 250);
     assert_eq!(
         text.lines().nth(1).unwrap(),
-        "x499,Frank Herbert,,Book 499 / Chilton"
+        "x500,Frank Herbert,,Book 500 / Chilton"
     );
     assert_eq!((*store.scans.borrow(), *store.fetches.borrow()), (1, 0));
 }

@@ -740,7 +740,7 @@ impl<'r> Plan<'r> {
         }
         let tree = templates.then(|| {
             let mut root = Node::Map(BTreeMap::new());
-            // Shorter names first, so `author__name` turns `author` into a map.
+            // Deeper paths first, so `author` is a map when `author__name` is read too.
             let mut order: Vec<usize> = (0..names.len()).collect();
             order.sort_by_key(|&i| std::cmp::Reverse(names[i].matches(PATH_SEPARATOR).count()));
             for i in order {
