@@ -137,7 +137,12 @@ pub struct ExportArgs {
 
     /// Order of the rows: fields or relation paths, comma-separated, - first for
     /// descending, e.g. -published,name [default: the primary key]
-    #[arg(long, value_name = "[-]A,B", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "[-]A,B",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub order_by: Vec<String>,
 
     /// Export at most N rows.
