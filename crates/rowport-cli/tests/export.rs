@@ -640,3 +640,40 @@ fn bad_order_by_is_a_usage_error_naming_the_key() {
     run.expect_code(2)
         .stderr_contains("error: --order-by \"-nmae\": resource \"book\" has no field \"nmae\"");
 }
+
+backend_tests! {
+    fn store_count_and_paged_scan_agree_on_every_backend(backend) {
+        use rowport::store::{CompareOp, Condition, Join, Scan, ScanColumn, ScanFilter, ScanOrder};
+        use rowport::{Value, ValueKind};
+
+        let sandbox = library_with_books(backend);
+        let mut store = rowport_sql::connect(&sandbox.url(), false).expect("the sandbox's database");
+        let by_author = |name: &str| ScanFilter {
+            joins: vec![Join { fk_column: "author_id".into(), table: "author".into(), key: "id".into() }],
+            condition: Condition::Compare { column: "name".into(), op: CompareOp::Ne, value: Value::from(name) },
+        };
+        assert_eq!(store.count("book", &[]).unwrap(), 4);
+        assert_eq!(store.count("book", &[by_author("Italo Calvino")]).unwrap(), 2);
+        let in_stock = ScanFilter::on_table(Condition::In {
+            column: "isbn".into(),
+            values: vec!["111".into(), "444".into(), "999".into()],
+        });
+        assert_eq!(store.count("book", std::slice::from_ref(&in_stock)).unwrap(), 2);
+        let no_price = ScanFilter::on_table(Condition::IsNull { column: "price".into(), negated: false });
+        assert_eq!(store.count("book", &[no_price]).unwrap(), 1);
+
+        let mut scan = Scan::new("book");
+        scan.columns.push(ScanColumn::Column { name: "isbn".into(), kind: ValueKind::Text });
+        scan.order_by.push(ScanOrder { joins: Vec::new(), column: "isbn".into(), descending: true });
+        scan.offset = 1;
+        scan.limit = Some(2);
+        let mut seen = Vec::new();
+        store
+            .scan(&scan, &mut |row| {
+                seen.push(row[0].to_string());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["333", "222"]);
+    }
+}

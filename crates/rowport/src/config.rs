@@ -18,7 +18,15 @@
 //! lookup = "name"
 //! through = "book_categories"
 //! separator = "|"
+//!
+//! [resources.book.field.publisher]
+//! attribute = "author__publisher__name"  # a relation path: exported through joins, never imported
+//!
+//! [resources.book.field.label]
+//! dehydrate = "{{ name }} by {{ author.name }}"  # a computed export column
 //! ```
+//!
+//! A relation path may also be listed directly: `fields = ["isbn", "author__name"]`.
 //!
 //! Every table of the database is also a resource of its own name, with the defaults that
 //! introspection gives it; a `[resources.X]` entry refines or renames one. Unknown keys are

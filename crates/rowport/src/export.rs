@@ -913,13 +913,16 @@ pub fn export(
     Ok(rows)
 }
 
+/// What [`export_rows`] hands each row to: the record and the rendered cells.
+pub type ExportSink<'a> = dyn FnMut(&Record, &[Cell]) -> Result<(), ExportError> + 'a;
+
 /// Like [`export`], but hands each row to `sink` (the record, with the primary key, and
 /// the rendered cells in [`headers`] order) instead of a file: what a web page's list uses.
 pub fn export_rows(
     resource: &Resource,
     store: &mut dyn Store,
     options: &ExportOptions,
-    sink: &mut dyn FnMut(&Record, &[Cell]) -> Result<(), ExportError>,
+    sink: &mut ExportSink<'_>,
 ) -> Result<u64, ExportError> {
     resource.hooks.before_export(&options.context)?;
     let filters = all_filters(resource, options)?;
@@ -933,7 +936,7 @@ fn run(
     store: &mut dyn Store,
     options: &ExportOptions,
     filters: &[Filter],
-    sink: &mut dyn FnMut(&Record, &[Cell]) -> Result<(), ExportError>,
+    sink: &mut ExportSink<'_>,
 ) -> Result<u64, ExportError> {
     let plan = Plan::new(resource, store, options, filters)?;
     let env = minijinja::Environment::new();
