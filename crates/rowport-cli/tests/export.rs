@@ -480,7 +480,7 @@ fn library_with_computed_fields(backend: Backend) -> Sandbox {
     let sandbox = library_with_books(backend);
     sandbox.write(
         "rowport.toml",
-        &format!(
+        format!(
             "{LIBRARY_CONFIG}\n\
              [resources.book.field.author_birthday]\n\
              attribute = \"author__birthday\"\n\n\
@@ -652,15 +652,15 @@ backend_tests! {
             joins: vec![Join { fk_column: "author_id".into(), table: "author".into(), key: "id".into() }],
             condition: Condition::Compare { column: "name".into(), op: CompareOp::Ne, value: Value::from(name) },
         };
-        assert_eq!(store.count("book", &[]).unwrap(), 4);
-        assert_eq!(store.count("book", &[by_author("Italo Calvino")]).unwrap(), 2);
+        assert_eq!(store.count_rows("book", &[]).unwrap(), 4);
+        assert_eq!(store.count_rows("book", &[by_author("Italo Calvino")]).unwrap(), 2);
         let in_stock = ScanFilter::on_table(Condition::In {
             column: "isbn".into(),
             values: vec!["111".into(), "444".into(), "999".into()],
         });
-        assert_eq!(store.count("book", std::slice::from_ref(&in_stock)).unwrap(), 2);
+        assert_eq!(store.count_rows("book", std::slice::from_ref(&in_stock)).unwrap(), 2);
         let no_price = ScanFilter::on_table(Condition::IsNull { column: "price".into(), negated: false });
-        assert_eq!(store.count("book", &[no_price]).unwrap(), 1);
+        assert_eq!(store.count_rows("book", &[no_price]).unwrap(), 1);
 
         let mut scan = Scan::new("book");
         scan.columns.push(ScanColumn::Column { name: "isbn".into(), kind: ValueKind::Text });

@@ -903,7 +903,7 @@ impl Store for MysqlStore {
         Ok(())
     }
 
-    fn count(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
         let qualify = |t: &str| Self::qualified(t);
         let mut joins = Joins::new(quote, &qualify);
         let mut values = Vec::new();

@@ -1196,7 +1196,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn count(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
         let scan = Scan {
             filter: filter.to_vec(),
             ..Scan::new(table)

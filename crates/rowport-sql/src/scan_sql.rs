@@ -89,11 +89,7 @@ pub(crate) fn condition_sql(
         Condition::In { values, .. } if values.is_empty() => "1 = 0".to_owned(),
         Condition::In { values, .. } => format!(
             "{expr} IN ({})",
-            values
-                .iter()
-                .map(|v| bind(v))
-                .collect::<Vec<_>>()
-                .join(", ")
+            values.iter().map(&mut *bind).collect::<Vec<_>>().join(", ")
         ),
     }
 }

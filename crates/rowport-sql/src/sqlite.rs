@@ -685,7 +685,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn count(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
         let qualify = |t: &str| quote(t);
         let mut joins = Joins::new(quote, &qualify);
         let mut params: Vec<Value> = Vec::new();

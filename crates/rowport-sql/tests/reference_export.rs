@@ -556,9 +556,9 @@ fn export_count_and_pages_for_a_change_list() {
     assert_eq!(names, ["Dune", "Persuasion"]);
     assert_eq!(ids, [Value::Int(1), Value::Int(3)]);
     // The store's own count, with no filter and with one.
-    assert_eq!(store.count("book", &[]).unwrap(), 5);
+    assert_eq!(store.count_rows("book", &[]).unwrap(), 5);
     let none: Vec<ScanFilter> = Vec::new();
-    assert_eq!(store.count("author", &none).unwrap(), 3);
+    assert_eq!(store.count_rows("author", &none).unwrap(), 3);
 }
 
 /// Counts the store calls an export makes.

@@ -882,7 +882,7 @@ pub fn count(
         for filter in &filters {
             scan_filters.push(scan_filter(resource, store, filter)?);
         }
-        return Ok(store.count(&resource.table, &scan_filters)?);
+        return Ok(store.count_rows(&resource.table, &scan_filters)?);
     }
     let whole = ExportOptions {
         offset: 0,

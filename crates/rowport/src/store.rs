@@ -364,7 +364,7 @@ pub trait Store {
 
     /// How many rows of `table` pass every filter (for a change list's pages). The default
     /// scans them; the SQL stores answer with one `SELECT count(*)`.
-    fn count(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
         let scan = Scan {
             filter: filter.to_vec(),
             ..Scan::new(table)
