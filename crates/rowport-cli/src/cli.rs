@@ -137,6 +137,30 @@ pub struct ExportArgs {
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub fields: Option<Vec<String>>,
 
+    /// Only rows where FIELD compares so with VALUE; repeat for several (all must hold).
+    /// OP is one of = != < <= > >=; FIELD may be a relation path (author__name); an empty
+    /// VALUE with = or != means null, e.g. --where "price>=10" --where "author__name=Frank Herbert"
+    #[arg(long = "where", value_name = "FIELD OP VALUE")]
+    pub filters: Vec<String>,
+
+    /// Order of the rows: fields or relation paths, comma-separated, - first for
+    /// descending, e.g. -published,name [default: the primary key]
+    #[arg(
+        long,
+        value_name = "[-]A,B",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
+    pub order_by: Vec<String>,
+
+    /// Export at most N rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Skip the first N rows (of the order).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub offset: u64,
+
     /// Text encoding of the output, e.g. utf-8-sig (for Excel), latin1 [default: utf-8]
     #[arg(long, value_name = "ENCODING")]
     pub encoding: Option<String>,

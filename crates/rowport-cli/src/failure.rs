@@ -150,6 +150,14 @@ impl From<ExportError> for Failure {
             ExportError::Store(e) => e.into(),
             ExportError::Hook(e) => Failure::new(ExitCode::Data, e.to_string()),
             ExportError::UnknownField { .. } => Failure::usage(e.to_string()),
+            ExportError::Filter {
+                expression,
+                message,
+            } => Failure::usage(format!("--where \"{expression}\": {message}")),
+            ExportError::Order { key, message } => {
+                Failure::usage(format!("--order-by \"{key}\": {message}"))
+            }
+            ExportError::Field { .. } => Failure::usage(e.to_string()),
         }
     }
 }

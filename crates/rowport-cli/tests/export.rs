@@ -472,3 +472,208 @@ backend_tests! {
         );
     }
 }
+
+// ---- Filters, order, pages, relation paths and dehydrate (issue 4, points 2 and 7) ----
+
+/// [`LIBRARY_CONFIG`] with a relation-path field and a computed one.
+fn library_with_computed_fields(backend: Backend) -> Sandbox {
+    let sandbox = library_with_books(backend);
+    sandbox.write(
+        "rowport.toml",
+        format!(
+            "{LIBRARY_CONFIG}\n\
+             [resources.book.field.author_birthday]\n\
+             attribute = \"author__birthday\"\n\n\
+             [resources.book.field.label]\n\
+             dehydrate = \"{{{{ name }}}} by {{{{ author.name }}}}\"\n"
+        ),
+    );
+    sandbox
+}
+
+backend_tests! {
+    fn where_filters_are_anded_and_follow_relation_paths(backend) {
+        let sandbox = library_with_books(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn,name",
+            "--where", "price>=1", "--where", "author__name=Ursula K. Le Guin",
+        ]);
+        run.success().stderr_contains("exported 1 rows to standard output");
+        assert_eq!(run.stdout, "isbn,name\n111,The Dispossessed\n");
+
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn,published", "--where", "published<2000-01-01",
+        ]);
+        run.success();
+        assert_eq!(run.stdout, "isbn,published\n111,1974-05-01\n333,1979-06-01\n");
+
+        // A foreign-key field compares its lookup value; an empty value is null.
+        let run = sandbox.rowport(&["export", "csv", "book", "--fields", "isbn", "--where", "author="]);
+        run.success();
+        assert_eq!(run.stdout, "isbn\n333\n");
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn", "--where", "author!=Italo Calvino", "--where", "author!=",
+        ]);
+        run.success();
+        assert_eq!(run.stdout, "isbn\n111\n444\n");
+    }
+}
+
+backend_tests! {
+    fn order_by_sorts_descending_then_ascending_and_through_relations(backend) {
+        let sandbox = library_with_books(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn", "--order-by", "-published,name",
+        ]);
+        run.success();
+        // Nulls last going down, on every backend.
+        assert_eq!(run.stdout, "isbn\n444\n333\n111\n222\n");
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn,author", "--order-by", "author__name",
+        ]);
+        run.success();
+        // Nulls first going up.
+        assert_eq!(
+            run.stdout,
+            "isbn,author\n333,\n222,Italo Calvino\n444,Octavia E. Butler\n111,Ursula K. Le Guin\n"
+        );
+    }
+}
+
+backend_tests! {
+    fn limit_and_offset_export_one_page_of_the_order(backend) {
+        let sandbox = library_with_books(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn", "--order-by", "-isbn", "--limit", "2", "--offset", "1",
+        ]);
+        run.success().stderr_contains("exported 2 rows");
+        assert_eq!(run.stdout, "isbn\n333\n222\n");
+        let run = sandbox.rowport(&["export", "csv", "book", "--fields", "isbn", "--offset", "3"]);
+        run.success();
+        assert_eq!(run.stdout, "isbn\n444\n");
+    }
+}
+
+backend_tests! {
+    fn relation_path_field_exports_the_related_value_through_a_join(backend) {
+        let sandbox = library_with_computed_fields(backend);
+        let run = sandbox.rowport(&["export", "csv", "book", "--fields", "isbn,author_birthday"]);
+        run.success();
+        assert_eq!(
+            run.stdout,
+            "isbn,author_birthday\n111,1929-10-21\n222,1923-10-15\n333,\n444,1947-06-22\n"
+        );
+        // And it filters like any field.
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn", "--where", "author_birthday>1925-01-01",
+        ]);
+        run.success();
+        assert_eq!(run.stdout, "isbn\n111\n444\n");
+    }
+}
+
+backend_tests! {
+    fn dehydrate_template_renders_related_values(backend) {
+        let sandbox = library_with_computed_fields(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn,label", "--where", "isbn<=222",
+        ]);
+        run.success();
+        assert_eq!(
+            run.stdout,
+            "isbn,label\n111,The Dispossessed by Ursula K. Le Guin\n\
+             222,\"Invisible Cities, a novel by Italo Calvino\"\n"
+        );
+    }
+}
+
+backend_tests! {
+    fn many_to_many_export_joins_with_the_separator_under_a_filter(backend) {
+        let sandbox = library_with_books(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "isbn,categories", "--where", "isbn=222",
+        ]);
+        run.success();
+        assert_eq!(run.stdout, "isbn,categories\n222,Poetry\n");
+    }
+}
+
+#[test]
+fn bad_where_is_a_usage_error_naming_the_expression_and_the_fields() {
+    let sandbox = library_with_books(Backend::Sqlite);
+    let run = sandbox.rowport(&[
+        "export",
+        "csv",
+        "book",
+        "--where",
+        "pricee>=10",
+        "-o",
+        "out.csv",
+    ]);
+    run.expect_code(2).stderr_has_line(
+        "error: --where \"pricee>=10\": resource \"book\" has no field \"pricee\" \
+         (fields: isbn, name, author, author_email, published, price, in_stock, categories)",
+    );
+    assert!(!sandbox.path("out.csv").exists());
+
+    let run = sandbox.rowport(&["export", "csv", "book", "--where", "price"]);
+    run.expect_code(2)
+        .stderr_contains("error: --where \"price\" is not a condition")
+        .stderr_has_line(
+            "hint: the fields of \"book\" are: isbn, name, author, author_email, published, price, in_stock, categories",
+        );
+    assert!(run.stdout.is_empty());
+
+    let run = sandbox.rowport(&["export", "csv", "book", "--where", "published>=soon"]);
+    run.expect_code(2)
+        .stderr_contains("error: --where \"published>=soon\": \"soon\" ");
+
+    let run = sandbox.rowport(&["export", "csv", "book", "--where", "categories=Poetry"]);
+    run.expect_code(2)
+        .stderr_contains("\"categories\" is not a column");
+}
+
+#[test]
+fn bad_order_by_is_a_usage_error_naming_the_key() {
+    let sandbox = library_with_books(Backend::Sqlite);
+    let run = sandbox.rowport(&["export", "csv", "book", "--order-by", "-nmae"]);
+    run.expect_code(2)
+        .stderr_contains("error: --order-by \"-nmae\": resource \"book\" has no field \"nmae\"");
+}
+
+backend_tests! {
+    fn store_count_and_paged_scan_agree_on_every_backend(backend) {
+        use rowport::store::{CompareOp, Condition, Join, Scan, ScanColumn, ScanFilter, ScanOrder};
+        use rowport::{Value, ValueKind};
+
+        let sandbox = library_with_books(backend);
+        let mut store = rowport_sql::connect(&sandbox.url(), false).expect("the sandbox's database");
+        let by_author = |name: &str| ScanFilter {
+            joins: vec![Join { fk_column: "author_id".into(), table: "author".into(), key: "id".into() }],
+            condition: Condition::Compare { column: "name".into(), op: CompareOp::Ne, value: Value::from(name) },
+        };
+        assert_eq!(store.count_rows("book", &[]).unwrap(), 4);
+        assert_eq!(store.count_rows("book", &[by_author("Italo Calvino")]).unwrap(), 2);
+        let in_stock = ScanFilter::on_table(Condition::In {
+            column: "isbn".into(),
+            values: vec!["111".into(), "444".into(), "999".into()],
+        });
+        assert_eq!(store.count_rows("book", std::slice::from_ref(&in_stock)).unwrap(), 2);
+        let no_price = ScanFilter::on_table(Condition::IsNull { column: "price".into(), negated: false });
+        assert_eq!(store.count_rows("book", &[no_price]).unwrap(), 1);
+
+        let mut scan = Scan::new("book");
+        scan.columns.push(ScanColumn::Column { name: "isbn".into(), kind: ValueKind::Text });
+        scan.order_by.push(ScanOrder { joins: Vec::new(), column: "isbn".into(), descending: true });
+        scan.offset = 1;
+        scan.limit = Some(2);
+        let mut seen = Vec::new();
+        store
+            .scan(&scan, &mut |row| {
+                seen.push(row[0].to_string());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["333", "222"]);
+    }
+}

@@ -13,6 +13,7 @@
 
 mod mysql;
 mod postgres;
+mod scan_sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -49,9 +49,11 @@ use ::mysql::{
 };
 
 use rowport::store::{
-    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind,
-    TableSchema,
+    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, ScanFilter, Store, StoreError,
+    StoreErrorKind, TableSchema,
 };
+
+use crate::scan_sql::{condition_column, condition_sql, order_sql, page_sql, where_sql, Joins};
 use rowport::{Value, ValueKind};
 
 use errors::{db_error, Refusal, Target};
@@ -803,25 +805,18 @@ impl Store for MysqlStore {
         scan: &Scan,
         sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let qualify = |t: &str| Self::qualified(t);
+        let mut joins = Joins::new(quote, &qualify);
         let mut select = Vec::with_capacity(scan.columns.len());
-        let mut joins = Vec::new();
-        for (i, column) in scan.columns.iter().enumerate() {
+        for column in &scan.columns {
             match column {
                 ScanColumn::Column { name, .. } => select.push(format!("t.{}", quote(name))),
                 ScanColumn::Related {
-                    fk_column,
-                    table,
-                    key,
+                    joins: path,
                     column,
                     ..
                 } => {
-                    let alias = format!("j{i}");
-                    joins.push(format!(
-                        "LEFT JOIN {} {alias} ON {alias}.{} = t.{}",
-                        Self::qualified(table),
-                        quote(key),
-                        quote(fk_column)
-                    ));
+                    let alias = joins.alias(path);
                     select.push(format!("{alias}.{}", quote(column)));
                 }
                 ScanColumn::Linked {
@@ -861,27 +856,35 @@ impl Store for MysqlStore {
                 }
             }
         }
-        let order = scan
+        if select.is_empty() {
+            select.push("1".to_owned());
+        }
+        let mut values = Vec::new();
+        let conditions = conditions(&mut joins, &scan.filter, &mut values);
+        let order: Vec<String> = scan
             .order_by
             .iter()
-            .map(|c| format!("t.{}", quote(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .map(|o| {
+                let alias = joins.alias(&o.joins);
+                format!(
+                    "{alias}.{} {}",
+                    quote(&o.column),
+                    if o.descending { "DESC" } else { "ASC" }
+                )
+            })
+            .collect();
         let sql = format!(
-            "SELECT {} FROM {} t {} {}",
+            "SELECT {} {}{}{}{}",
             select.join(", "),
-            Self::qualified(&scan.table),
-            joins.join(" "),
-            if order.is_empty() {
-                String::new()
-            } else {
-                format!("ORDER BY {order}")
-            }
+            joins.from(&scan.table),
+            where_sql(&conditions),
+            order_sql(&order),
+            page_sql(scan.offset, scan.limit, Some("18446744073709551615"))
         );
         let target = &self.target;
         let result = self
             .conn
-            .exec_iter(sql, ())
+            .exec_iter(sql, params(values))
             .map_err(|e| db_error(target, &e))?;
         for row in result {
             let row = row.map_err(|e| db_error(target, &e))?;
@@ -900,6 +903,43 @@ impl Store for MysqlStore {
         }
         Ok(())
     }
+
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+        let qualify = |t: &str| Self::qualified(t);
+        let mut joins = Joins::new(quote, &qualify);
+        let mut values = Vec::new();
+        let conditions = conditions(&mut joins, filter, &mut values);
+        let sql = format!(
+            "SELECT count(*) {}{}",
+            joins.from(table),
+            where_sql(&conditions)
+        );
+        let target = &self.target;
+        let count: Option<u64> = self
+            .conn
+            .exec_first(sql, params(values))
+            .map_err(|e| db_error(target, &e))?;
+        Ok(count.unwrap_or(0))
+    }
+}
+
+/// The WHERE conditions of a scan, their values appended to `values`.
+fn conditions(
+    joins: &mut Joins<'_>,
+    filter: &[ScanFilter],
+    values: &mut Vec<MyValue>,
+) -> Vec<String> {
+    filter
+        .iter()
+        .map(|f| {
+            let alias = joins.alias(&f.joins);
+            let expr = format!("{alias}.{}", quote(condition_column(&f.condition)));
+            condition_sql(&expr, &f.condition, &mut |v| {
+                values.push(convert::bind(v));
+                "?".to_owned()
+            })
+        })
+        .collect()
 }
 
 /// A many-to-many column's JSON array of quoted values, as a list of `kind`.

@@ -48,10 +48,12 @@ use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Statement};
 
 use rowport::store::{
-    Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind, TableSchema,
+    Fetch, RowWriteResult, Scan, ScanColumn, ScanFilter, Store, StoreError, StoreErrorKind,
+    TableSchema,
 };
 use rowport::{Value, ValueKind};
 
+use crate::scan_sql::{condition_column, condition_sql, order_sql, page_sql, where_sql, Joins};
 use catalog::{quote, ColumnInfo, TableInfo};
 use codec::{Outgoing, Received, SendArray, Wire, WireType};
 use errors::{connect_error, is_row_level, masked, row_message, store_error, Place};
@@ -1074,10 +1076,16 @@ impl Store for PgStore {
         sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let info = self.info(&scan.table)?;
+        let tables = self.scan_tables(scan)?;
+        let qualify = |t: &str| {
+            tables
+                .get(t)
+                .map_or_else(|| quote(t), |i| i.qualified.clone())
+        };
+        let mut joins = Joins::new(quote, &qualify);
         let mut select = Vec::with_capacity(scan.columns.len());
-        let mut joins = Vec::new();
         let mut kinds = Vec::with_capacity(scan.columns.len());
-        for (i, column) in scan.columns.iter().enumerate() {
+        for column in &scan.columns {
             match column {
                 ScanColumn::Column { name, kind } => {
                     let c = info
@@ -1087,25 +1095,15 @@ impl Store for PgStore {
                     kinds.push(*kind);
                 }
                 ScanColumn::Related {
-                    fk_column,
-                    table,
-                    key,
+                    joins: path,
                     column,
                     kind,
                 } => {
-                    let related = self.info(table)?;
-                    let wanted = related
+                    let table = path.last().map_or(scan.table.as_str(), |j| &j.table);
+                    let wanted = tables[table]
                         .column(column)
                         .ok_or_else(|| missing_column(table, column))?;
-                    info.column(fk_column)
-                        .ok_or_else(|| missing_column(&scan.table, fk_column))?;
-                    let alias = format!("j{i}");
-                    joins.push(format!(
-                        "LEFT JOIN {} {alias} ON {alias}.{} = t.{}",
-                        related.qualified,
-                        quote(key),
-                        quote(fk_column)
-                    ));
+                    let alias = joins.alias(path);
                     select.push(wanted.select(&alias));
                     kinds.push(*kind);
                 }
@@ -1117,8 +1115,8 @@ impl Store for PgStore {
                     column,
                     ..
                 } => {
-                    let target = self.info(table)?;
-                    let links = self.info(&link.table)?;
+                    let target = &tables[table.as_str()];
+                    let links = &tables[link.table.as_str()];
                     let wanted = target
                         .column(column)
                         .ok_or_else(|| missing_column(table, column))?;
@@ -1144,23 +1142,39 @@ impl Store for PgStore {
                 }
             }
         }
-        let order = scan
+        if select.is_empty() {
+            select.push("1".to_owned());
+        }
+        let mut params = Vec::new();
+        let conditions = conditions(&scan.table, &tables, &mut joins, &scan.filter, &mut params)?;
+        // Nulls first going up and last going down, as SQLite and MySQL sort them, so
+        // every store exports the same order.
+        let order: Vec<String> = scan
             .order_by
             .iter()
-            .map(|c| format!("t.{}", quote(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .map(|o| {
+                let alias = joins.alias(&o.joins);
+                format!(
+                    "{alias}.{} {}",
+                    quote(&o.column),
+                    if o.descending {
+                        "DESC NULLS LAST"
+                    } else {
+                        "ASC NULLS FIRST"
+                    }
+                )
+            })
+            .collect();
         let sql = format!(
-            "SELECT {} FROM {} t {} {}",
+            "SELECT {} {}{}{}{}",
             select.join(", "),
-            info.qualified,
-            joins.join(" "),
-            if order.is_empty() {
-                String::new()
-            } else {
-                format!("ORDER BY {order}")
-            }
+            joins.from(&scan.table),
+            where_sql(&conditions),
+            order_sql(&order),
+            page_sql(scan.offset, scan.limit, None)
         );
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let place = self.pool.place.clone();
         let fail = |e: postgres::Error| store_error(&place, &e);
         let session = self.session()?;
@@ -1168,7 +1182,7 @@ impl Store for PgStore {
         // Rows stream from the server as the sink takes them; nothing is collected.
         let mut rows = session
             .client
-            .query_raw(&statement, std::iter::empty::<&dyn ToSql>())
+            .query_raw(&statement, refs.iter().copied())
             .map_err(fail)?;
         while let Some(row) = rows.next().map_err(fail)? {
             let mut values = Vec::with_capacity(kinds.len());
@@ -1186,4 +1200,110 @@ impl Store for PgStore {
         }
         Ok(())
     }
+
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+        let scan = Scan {
+            filter: filter.to_vec(),
+            ..Scan::new(table)
+        };
+        let tables = self.scan_tables(&scan)?;
+        let qualify = |t: &str| {
+            tables
+                .get(t)
+                .map_or_else(|| quote(t), |i| i.qualified.clone())
+        };
+        let mut joins = Joins::new(quote, &qualify);
+        let mut params = Vec::new();
+        let conditions = conditions(table, &tables, &mut joins, filter, &mut params)?;
+        let sql = format!(
+            "SELECT count(*) {}{}",
+            joins.from(table),
+            where_sql(&conditions)
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let session = self.session()?;
+        let row = session
+            .prepare(&sql)
+            .and_then(|statement| session.client.query_one(&statement, &refs));
+        let row = row.map_err(|e| self.fail(&e))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+}
+
+impl PgStore {
+    /// The catalog entry of every table a scan reads, by name.
+    fn scan_tables(&mut self, scan: &Scan) -> Result<HashMap<String, Arc<TableInfo>>, StoreError> {
+        let mut names: Vec<&str> = vec![&scan.table];
+        let joined = |joins: &'_ [rowport::store::Join]| -> Vec<String> {
+            joins.iter().map(|j| j.table.clone()).collect()
+        };
+        let mut owned: Vec<String> = Vec::new();
+        for column in &scan.columns {
+            match column {
+                ScanColumn::Column { .. } => {}
+                ScanColumn::Related { joins, .. } => owned.extend(joined(joins)),
+                ScanColumn::Linked { link, table, .. } => {
+                    owned.push(link.table.clone());
+                    owned.push(table.clone());
+                }
+            }
+        }
+        for f in &scan.filter {
+            owned.extend(joined(&f.joins));
+        }
+        for o in &scan.order_by {
+            owned.extend(joined(&o.joins));
+        }
+        names.extend(owned.iter().map(String::as_str));
+        let mut tables = HashMap::new();
+        for name in names {
+            if !tables.contains_key(name) {
+                tables.insert(name.to_owned(), self.info(name)?);
+            }
+        }
+        Ok(tables)
+    }
+}
+
+/// The WHERE conditions of a scan: each value sent as the column's own wire type when it
+/// fits (else as text, which the cast parses), compared as `fetch` compares keys.
+fn conditions<'v>(
+    table: &str,
+    tables: &HashMap<String, Arc<TableInfo>>,
+    joins: &mut Joins<'_>,
+    filter: &'v [ScanFilter],
+    params: &mut Vec<Outgoing<'v>>,
+) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::with_capacity(filter.len());
+    for f in filter {
+        let on = f.joins.last().map_or(table, |j| &j.table);
+        let name = condition_column(&f.condition);
+        let column = tables
+            .get(on)
+            .and_then(|t| t.column(name))
+            .ok_or_else(|| missing_column(on, name))?;
+        let natural = if column.wire.array {
+            WireType::scalar(Wire::Text)
+        } else {
+            column.wire
+        };
+        let values: Vec<&'v Value> = match &f.condition {
+            rowport::store::Condition::Compare { value, .. } => vec![value],
+            rowport::store::Condition::In { values, .. } => values.iter().collect(),
+            rowport::store::Condition::IsNull { .. } => Vec::new(),
+        };
+        let wire = WireType::for_values(natural, values.iter().copied());
+        let alias = joins.alias(&f.joins);
+        let expr = column.key_expr(&alias, wire);
+        let mut pending = values.into_iter();
+        let sql = condition_sql(&expr, &f.condition, &mut |_| {
+            if let Some(value) = pending.next() {
+                params.push(Outgoing { wire, value });
+            }
+            format!("${}::{}", params.len(), wire.sql())
+        });
+        out.push(sql);
+    }
+    Ok(out)
 }

@@ -13,9 +13,11 @@ use rusqlite::{params_from_iter, Connection, OpenFlags, ToSql};
 use rust_decimal::Decimal;
 
 use rowport::store::{
-    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind,
-    TableSchema,
+    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, ScanFilter, Store, StoreError,
+    StoreErrorKind, TableSchema,
 };
+
+use crate::scan_sql::{condition_column, condition_sql, order_sql, page_sql, where_sql, Joins};
 use rowport::{Value, ValueKind};
 
 /// A SQLite database file.
@@ -725,11 +727,11 @@ impl Store for SqliteStore {
         scan: &Scan,
         sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let base = quote(&scan.table);
+        let qualify = |t: &str| quote(t);
+        let mut joins = Joins::new(quote, &qualify);
         let mut select = Vec::new();
-        let mut joins = Vec::new();
         let mut scales = Vec::new();
-        for (i, column) in scan.columns.iter().enumerate() {
+        for column in &scan.columns {
             match column {
                 ScanColumn::Column { name, kind } => {
                     select.push(format!("t.{}", quote(name)));
@@ -739,20 +741,13 @@ impl Store for SqliteStore {
                     });
                 }
                 ScanColumn::Related {
-                    fk_column,
-                    table,
-                    key,
+                    joins: path,
                     column,
                     kind,
                 } => {
-                    let alias = format!("j{i}");
-                    joins.push(format!(
-                        "LEFT JOIN {} {alias} ON {alias}.{} = t.{}",
-                        quote(table),
-                        quote(key),
-                        quote(fk_column)
-                    ));
+                    let alias = joins.alias(path);
                     select.push(format!("{alias}.{}", quote(column)));
+                    let table = path.last().map_or(scan.table.as_str(), |j| &j.table);
                     scales.push(match kind {
                         ValueKind::Decimal => self.decimal_scale(table, column),
                         _ => None,
@@ -783,24 +778,35 @@ impl Store for SqliteStore {
                 }
             }
         }
-        let order = scan
+        if select.is_empty() {
+            select.push("1".to_owned());
+        }
+        let mut params: Vec<Value> = Vec::new();
+        let conditions = self.conditions(&mut joins, &scan.filter, &mut params);
+        let order: Vec<String> = scan
             .order_by
             .iter()
-            .map(|c| format!("t.{}", quote(c)))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .map(|o| {
+                let alias = joins.alias(&o.joins);
+                format!(
+                    "{alias}.{} {}",
+                    quote(&o.column),
+                    if o.descending { "DESC" } else { "ASC" }
+                )
+            })
+            .collect();
         let sql = format!(
-            "SELECT {} FROM {base} t {} {}",
+            "SELECT {} {}{}{}{}",
             select.join(", "),
-            joins.join(" "),
-            if order.is_empty() {
-                String::new()
-            } else {
-                format!("ORDER BY {order}")
-            }
+            joins.from(&scan.table),
+            where_sql(&conditions),
+            order_sql(&order),
+            page_sql(scan.offset, scan.limit, Some("-1"))
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| db_error(&e))?;
-        let mut rows = stmt.query([]).map_err(|e| db_error(&e))?;
+        let mut rows = stmt
+            .query(params_from_iter(params.iter().map(Bind)))
+            .map_err(|e| db_error(&e))?;
         while let Some(row) = rows.next().map_err(|e| db_error(&e))? {
             let mut values = Vec::with_capacity(scan.columns.len());
             for (i, column) in scan.columns.iter().enumerate() {
@@ -839,6 +845,46 @@ impl Store for SqliteStore {
             sink(values)?;
         }
         Ok(())
+    }
+
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+        let qualify = |t: &str| quote(t);
+        let mut joins = Joins::new(quote, &qualify);
+        let mut params: Vec<Value> = Vec::new();
+        let conditions = self.conditions(&mut joins, filter, &mut params);
+        let sql = format!(
+            "SELECT count(*) {}{}",
+            joins.from(table),
+            where_sql(&conditions)
+        );
+        self.conn
+            .query_row(&sql, params_from_iter(params.iter().map(Bind)), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| db_error(&e))
+    }
+}
+
+impl SqliteStore {
+    /// The WHERE conditions of a scan, their values appended to `params`.
+    fn conditions(
+        &self,
+        joins: &mut Joins<'_>,
+        filter: &[ScanFilter],
+        params: &mut Vec<Value>,
+    ) -> Vec<String> {
+        filter
+            .iter()
+            .map(|f| {
+                let alias = joins.alias(&f.joins);
+                let expr = format!("{alias}.{}", quote(condition_column(&f.condition)));
+                condition_sql(&expr, &f.condition, &mut |v| {
+                    params.push(v.clone());
+                    "?".to_owned()
+                })
+            })
+            .collect()
     }
 }
 

@@ -21,7 +21,15 @@
 //! through = "book_categories"
 //! separator = "|"
 //! m2m_add = true                     # add links instead of replacing them
+//!
+//! [resources.book.field.publisher]
+//! attribute = "author__publisher__name"  # a relation path: exported through joins, never imported
+//!
+//! [resources.book.field.label]
+//! dehydrate = "{{ name }} by {{ author.name }}"  # a computed export column
 //! ```
+//!
+//! A relation path may also be listed directly: `fields = ["isbn", "author__name"]`.
 //!
 //! Every widget parameter is a key of the field's table (`format`, `time_zone`,
 //! `true_values`, `decimal_separator`, `truncate`, …); `docs/reference/widgets.md` lists
@@ -49,7 +57,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::field::Field;
+use crate::field::{Field, PATH_SEPARATOR};
 use crate::resource::{DeleteRule, Resource};
 use crate::store::{Store, StoreError, StoreErrorKind, TableSchema};
 use crate::value::{Value, ValueKind};
@@ -254,6 +262,13 @@ pub struct FieldConfig {
     /// Export only.
     #[serde(default)]
     pub readonly: bool,
+    /// false: an empty cell (a cleaned null) leaves the stored value as it is (default
+    /// true).
+    pub saves_null_values: Option<bool>,
+    /// A computed export column: a template over the exported record, e.g.
+    /// `"{{ name }} by {{ author.name }}"` (`author.name` follows the foreign key). The
+    /// field is export only.
+    pub dehydrate: Option<String>,
     /// date/time/datetime: one `strftime` format or a list, tried in order.
     pub format: Option<OneOrMany>,
     /// char: empty cells become "" rather than null.
@@ -443,10 +458,39 @@ impl Config {
             message,
         };
         if let Some(declared) = declared {
-            for (field_name, field_config) in &declared.field {
+            // Relation paths and computed fields last: their first step may be a declared
+            // foreign key.
+            let (export_only, stored): (Vec<_>, Vec<_>) =
+                declared.field.iter().partition(|(name, c)| {
+                    c.dehydrate.is_some()
+                        || c.attribute
+                            .as_deref()
+                            .unwrap_or(name)
+                            .contains(PATH_SEPARATOR)
+                });
+            for (field_name, field_config) in stored {
                 let field = build_field(field_name, field_config, &schema, store)
                     .map_err(|m| error(format!("field \"{field_name}\": {m}")))?;
                 resource.replace_field(field);
+            }
+            for (field_name, field_config) in export_only {
+                let field = build_export_field(field_name, field_config, &resource, store)
+                    .map_err(|m| error(format!("field \"{field_name}\": {m}")))?;
+                resource.replace_field(field);
+            }
+            // `fields = ["author__name"]`: a relation path named in a list is a read-only
+            // field of its own, as in django-import-export.
+            let listed = declared
+                .fields
+                .iter()
+                .flatten()
+                .chain(&declared.export_order);
+            for path in listed {
+                if path.contains(PATH_SEPARATOR) && resource.field(path).is_none() {
+                    let field = crate::export::path_field(&resource, store, path)
+                        .map_err(|e| error(e.to_string()))?;
+                    resource.replace_field(field);
+                }
             }
             let options = &mut resource.options;
             options.fields = declared.fields.clone();
@@ -742,7 +786,8 @@ fn build_field(
     };
     let mut field = Field::new(name, widget.clone())
         .attribute(&attribute)
-        .readonly(config.readonly);
+        .readonly(config.readonly)
+        .saves_null_values(config.saves_null_values.unwrap_or(true));
     if let Some(column_name) = &config.column_name {
         field = field.column_name(column_name);
     }
@@ -758,6 +803,52 @@ fn build_field(
             .clean(&cell)
             .map_err(|e| format!("default \"{cell}\" {}", e.message))?;
         field = field.default(value);
+    }
+    Ok(field)
+}
+
+/// Builds a relation-path field (`attribute = "author__name"`) or a computed one
+/// (`dehydrate = "…"`): export only, so its widget only renders.
+fn build_export_field(
+    name: &str,
+    config: &FieldConfig,
+    resource: &Resource,
+    store: &mut dyn Store,
+) -> Result<Field, String> {
+    if let Some(widget) = &config.widget {
+        return Err(format!(
+            "widget \"{widget}\" does not apply to a relation path or a dehydrated field (they take the widget of the column they read, or text)"
+        ));
+    }
+    check_params("", config)?;
+    if config.default.is_some() || config.saves_null_values.is_some() {
+        return Err(
+            "default and saves_null_values apply to imported fields; this one is export only"
+                .into(),
+        );
+    }
+    let mut field = match &config.dehydrate {
+        Some(template) => {
+            let widget: Arc<dyn Widget> = Arc::new(widgets::CharWidget::new(true));
+            Field::new(name, widget)
+                .dehydrate_template(template)
+                .map_err(|m| format!("dehydrate: {m}"))?
+        }
+        None => {
+            let path = config.attribute.as_deref().unwrap_or(name);
+            let mut field =
+                crate::export::path_field(resource, store, path).map_err(|e| match e {
+                    crate::export::ExportError::Field { message, .. } => message,
+                    other => other.to_string(),
+                })?;
+            field.name = name.to_owned();
+            field.column_name = name.to_owned();
+            field
+        }
+    };
+    field.readonly = true;
+    if let Some(column_name) = &config.column_name {
+        field = field.column_name(column_name);
     }
     Ok(field)
 }

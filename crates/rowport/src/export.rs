@@ -1,13 +1,53 @@
-//! The export engine: scan the store in order, render each value with its field's widget,
-//! stream the rows to a writer. Related values come from joins in the same scan (an
-//! author's name, a book's category names), never from a query per row.
+//! The export engine: scan the store once, with the filters and the order pushed down into
+//! it, render each value with its field's widget, stream the rows to a writer. Related
+//! values (an author's name, a publisher's name two joins away, a book's category names)
+//! come from joins in the same scan, never from a query per row.
+//!
+//! ```
+//! use rowport::export::{export, ExportOptions, Filter};
+//! use rowport::memory::MemoryStore;
+//! use rowport::{Resource, ValueKind};
+//! use rowport_formats::{open_writer, Format, WriteOptions};
+//!
+//! let mut store = MemoryStore::new();
+//! store.create_table("book", &[("id", ValueKind::Int), ("name", ValueKind::Text), ("price", ValueKind::Decimal)]);
+//! # use rowport::Store;
+//! # store.insert("book", &["name".into(), "price".into()], &[
+//! #     vec!["Dune".into(), rust_decimal::Decimal::new(1250, 2).into()],
+//! #     vec!["Emma".into(), rust_decimal::Decimal::new(550, 2).into()],
+//! # ], None).unwrap();
+//! let schema = store.describe("book").unwrap();
+//! let book = Resource::from_schema("book", &schema).finish().unwrap();
+//! let options = ExportOptions {
+//!     fields: Some(vec!["name".into(), "price".into()]),
+//!     filters: vec!["price>=10".parse().unwrap()],
+//!     order_by: vec!["-name".into()],
+//!     ..ExportOptions::default()
+//! };
+//! let mut out = Vec::new();
+//! let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+//! let rows = export(&book, &mut store, writer, &options).unwrap();
+//! assert_eq!(rows, 1);
+//! assert_eq!(String::from_utf8(out).unwrap(), "name,price\nDune,12.50\n");
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
 
 use rowport_formats::{Cell, FormatError, RowWriter};
 
+use crate::field::{template_message, Dehydrate, Field, PATH_SEPARATOR};
 use crate::hooks::{Context, HookError};
+use crate::record::Record;
 use crate::resource::Resource;
-use crate::store::{Scan, ScanColumn, Store, StoreError};
-use crate::widgets::RelationKind;
+use crate::store::{
+    ColumnSchema, CompareOp, Condition, Join, Scan, ScanColumn, ScanFilter, ScanOrder, Store,
+    StoreError, StoreErrorKind,
+};
+use crate::value::Value;
+use crate::widgets::{self, RelationKind, Widget};
 
 /// How one export runs.
 #[derive(Debug, Clone, Default)]
@@ -15,8 +55,147 @@ pub struct ExportOptions {
     /// Only these fields, by field name or column header, in this order. `None`: every
     /// export field in export order.
     pub fields: Option<Vec<String>>,
+    /// Conditions that every exported row meets, pushed down into the store's query.
+    pub filters: Vec<Filter>,
+    /// A condition in Rust over the exported record, checked after the scan. With it, the
+    /// offset and limit count the rows it keeps.
+    pub record_filter: Option<RecordFilter>,
+    /// The order: field names, column names or relation paths, each `-` first for
+    /// descending (`["-published", "name"]`). The primary key always ends it.
+    pub order_by: Vec<String>,
+    /// Rows skipped first (for a page of a list).
+    pub offset: u64,
+    /// The most rows exported.
+    pub limit: Option<u64>,
     /// What the hooks are told.
     pub context: Context,
+}
+
+/// A condition in Rust over the exported record (see [`ExportOptions::record_filter`]):
+/// true keeps the row.
+#[derive(Clone)]
+pub struct RecordFilter(pub Arc<dyn Fn(&Record) -> bool + Send + Sync>);
+
+impl RecordFilter {
+    /// Wraps a closure.
+    pub fn new(f: impl Fn(&Record) -> bool + Send + Sync + 'static) -> Self {
+        RecordFilter(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for RecordFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RecordFilter(..)")
+    }
+}
+
+/// One condition of an export: a field (or column, or relation path such as
+/// `author__name`), a comparison, and a value written as in a file, which the field's
+/// widget cleans (so `price>=10` compares decimals, `published<2000-01-01` dates).
+///
+/// Parse one from the CLI's form, `FIELD OP VALUE` with OP one of `= != < <= > >=`
+/// (`<>` is `!=`). An empty value with `=` means null, with `!=` not null.
+///
+/// ```
+/// use rowport::export::{Filter, FilterOp};
+///
+/// let filter: Filter = "author__name=Frank Herbert".parse().unwrap();
+/// assert_eq!(filter.field, "author__name");
+/// assert_eq!(filter.op, FilterOp::Eq);
+/// assert_eq!(filter.value, "Frank Herbert");
+/// assert!("price".parse::<Filter>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// A field's name or column header, a table column, or a relation path.
+    pub field: String,
+    /// The comparison.
+    pub op: FilterOp,
+    /// The value, as text.
+    pub value: String,
+}
+
+/// The comparison of a [`Filter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Filter {
+    /// A condition `field op value`.
+    pub fn new(field: &str, op: FilterOp, value: &str) -> Self {
+        Filter {
+            field: field.to_owned(),
+            op,
+            value: value.to_owned(),
+        }
+    }
+
+    /// The filter as it is written (`price>=10`).
+    pub fn expression(&self) -> String {
+        let op = match self.op {
+            FilterOp::Eq => "=",
+            FilterOp::Ne => "!=",
+            FilterOp::Lt => "<",
+            FilterOp::Le => "<=",
+            FilterOp::Gt => ">",
+            FilterOp::Ge => ">=",
+        };
+        format!("{}{op}{}", self.field, self.value)
+    }
+}
+
+/// A filter expression that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{expression}\" is not a condition (expected FIELD OP VALUE with OP one of = != < <= > >=, e.g. \"price>=10\")")]
+pub struct FilterSyntaxError {
+    /// The expression.
+    pub expression: String,
+}
+
+impl FromStr for Filter {
+    type Err = FilterSyntaxError;
+
+    fn from_str(expression: &str) -> Result<Self, Self::Err> {
+        let error = || FilterSyntaxError {
+            expression: expression.to_owned(),
+        };
+        let start = expression.find(['=', '!', '<', '>']).ok_or_else(error)?;
+        let rest = &expression[start..];
+        let (op, len) = [
+            (">=", FilterOp::Ge),
+            ("<=", FilterOp::Le),
+            ("!=", FilterOp::Ne),
+            ("<>", FilterOp::Ne),
+            ("=", FilterOp::Eq),
+            ("<", FilterOp::Lt),
+            (">", FilterOp::Gt),
+        ]
+        .iter()
+        .find(|(text, _)| rest.starts_with(text))
+        .map(|(text, op)| (*op, text.len()))
+        .ok_or_else(error)?;
+        let field = expression[..start].trim();
+        if field.is_empty() {
+            return Err(error());
+        }
+        Ok(Filter {
+            field: field.to_owned(),
+            op,
+            value: rest[len..].trim().to_owned(),
+        })
+    }
 }
 
 /// Why an export failed.
@@ -41,158 +220,807 @@ pub enum ExportError {
         /// The fields there are.
         known: String,
     },
+    /// A filter names something the resource cannot filter on, or a value its widget
+    /// refuses.
+    #[error("filter \"{expression}\": {message}")]
+    Filter {
+        /// The filter as written.
+        expression: String,
+        /// What is wrong, with the fields there are.
+        message: String,
+    },
+    /// An order key names something the resource cannot order by.
+    #[error("order \"{key}\": {message}")]
+    Order {
+        /// The key as written.
+        key: String,
+        /// What is wrong, with the fields there are.
+        message: String,
+    },
+    /// A field's relation path or dehydrate does not fit the database, or its template
+    /// failed on a row.
+    #[error("field \"{field}\": {message}")]
+    Field {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
-/// Exports every row of `resource`'s table to `writer`; returns the number of rows.
+/// Where a name (a field, a column, a relation path) is read from in a scan.
+enum Target<'r> {
+    /// A column of the table or of a table reached through foreign keys.
+    Column {
+        joins: Vec<Join>,
+        column: String,
+        widget: Arc<dyn Widget>,
+    },
+    /// A many-to-many field's list.
+    Linked(&'r Field),
+    /// A computed field.
+    Dehydrated,
+}
+
+/// Resolves a relation path (`["author", "publisher", "name"]`) from `resource`'s table:
+/// the foreign keys it follows and the column it ends at. The first step may be a
+/// foreign-key field of the resource (`author`, whatever its column); every step may be a
+/// column with a declared foreign key, named as it is or without its `_id` (`author_id`).
+/// `Ok(Err(message))` when the path does not fit the database.
+pub fn resolve_path(
+    resource: &Resource,
+    store: &mut dyn Store,
+    segments: &[&str],
+) -> Result<Result<(Vec<Join>, ColumnSchema), String>, StoreError> {
+    let Some((last, hops)) = segments.split_last() else {
+        return Ok(Err("the path is empty".into()));
+    };
+    let mut schema = store.describe(&resource.table)?;
+    let mut joins = Vec::new();
+    for (i, segment) in hops.iter().enumerate() {
+        let from_field = (i == 0)
+            .then(|| resource.field(segment))
+            .flatten()
+            .and_then(|f| {
+                let rel = f.widget.relation()?;
+                matches!(rel.kind, RelationKind::ForeignKey).then(|| Join {
+                    fk_column: f.attribute.clone(),
+                    table: rel.table.clone(),
+                    key: rel.key.clone(),
+                })
+            });
+        let from_column = || {
+            [segment.to_string(), format!("{segment}_id")]
+                .iter()
+                .find_map(|name| {
+                    let c = schema.column(name)?;
+                    let (table, key) = c.foreign_key.clone()?;
+                    Some(Join {
+                        fk_column: c.name.clone(),
+                        table,
+                        key,
+                    })
+                })
+        };
+        let Some(join) = from_field.or_else(from_column) else {
+            return Ok(Err(format!(
+                "\"{segment}\" is not a foreign key of table \"{}\"",
+                schema.name
+            )));
+        };
+        schema = store.describe(&join.table)?;
+        joins.push(join);
+    }
+    let column = schema
+        .column(last)
+        .or_else(|| schema.column(&format!("{last}_id")))
+        .cloned();
+    Ok(match column {
+        Some(c) => Ok((joins, c)),
+        None => Err(format!(
+            "table \"{}\" has no column \"{last}\" (columns: {})",
+            schema.name,
+            schema
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
+}
+
+/// A read-only field for a relation path (`author__name`), named as the path, with the
+/// widget of the column the path ends at: what `fields = ["author__name"]` declares.
+pub fn path_field(
+    resource: &Resource,
+    store: &mut dyn Store,
+    path: &str,
+) -> Result<Field, ExportError> {
+    let segments: Vec<&str> = path.split(PATH_SEPARATOR).collect();
+    let (_, column) =
+        resolve_path(resource, store, &segments)?.map_err(|message| ExportError::Field {
+            field: path.to_owned(),
+            message,
+        })?;
+    let widget: Arc<dyn Widget> = Arc::from(widgets::for_column(&column));
+    Ok(Field::new(path, widget).attribute(path).readonly(true))
+}
+
+/// Finds what a name means for `resource`: a field (by name or header), a relation path,
+/// or a column of the table. `Ok(Err(message))` when it means nothing.
+fn resolve<'r>(
+    resource: &'r Resource,
+    store: &mut dyn Store,
+    name: &str,
+) -> Result<Result<Target<'r>, String>, StoreError> {
+    let field = resource
+        .field(name)
+        .or_else(|| resource.fields.iter().find(|f| f.column_name == name));
+    if let Some(field) = field {
+        return field_target(resource, store, field);
+    }
+    if name.contains(PATH_SEPARATOR) {
+        let segments: Vec<&str> = name.split(PATH_SEPARATOR).collect();
+        return Ok(
+            resolve_path(resource, store, &segments)?.map(|(joins, column)| Target::Column {
+                joins,
+                widget: Arc::from(widgets::for_column(&column)),
+                column: column.name,
+            }),
+        );
+    }
+    let schema = store.describe(&resource.table)?;
+    Ok(match schema.column(name) {
+        Some(column) => Ok(Target::Column {
+            joins: Vec::new(),
+            column: column.name.clone(),
+            widget: Arc::from(widgets::for_column(column)),
+        }),
+        None => Err(format!(
+            "resource \"{}\" has no field \"{name}\" (fields: {})",
+            resource.name,
+            known_fields(resource)
+        )),
+    })
+}
+
+fn field_target<'r>(
+    resource: &'r Resource,
+    store: &mut dyn Store,
+    field: &'r Field,
+) -> Result<Result<Target<'r>, String>, StoreError> {
+    if field.dehydrate.is_some() {
+        return Ok(Ok(Target::Dehydrated));
+    }
+    if let Some(segments) = field.relation_path() {
+        return Ok(
+            resolve_path(resource, store, &segments)?.map(|(joins, column)| Target::Column {
+                joins,
+                column: column.name,
+                widget: field.widget.clone(),
+            }),
+        );
+    }
+    Ok(Ok(match field.widget.relation() {
+        Some(rel) => match rel.kind {
+            RelationKind::ForeignKey => Target::Column {
+                joins: vec![Join {
+                    fk_column: field.attribute.clone(),
+                    table: rel.table.clone(),
+                    key: rel.key.clone(),
+                }],
+                column: rel.lookup.clone(),
+                widget: field.widget.clone(),
+            },
+            RelationKind::ManyToMany { .. } => Target::Linked(field),
+        },
+        None => Target::Column {
+            joins: Vec::new(),
+            column: field.attribute.clone(),
+            widget: field.widget.clone(),
+        },
+    }))
+}
+
+fn known_fields(resource: &Resource) -> String {
+    resource
+        .export_fields()
+        .map(|f| f.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The headers an export writes with these options: the chosen fields' column names.
+pub fn headers(resource: &Resource, options: &ExportOptions) -> Result<Vec<String>, ExportError> {
+    Ok(chosen_fields(resource, options)?
+        .iter()
+        .map(|f| f.column_name.clone())
+        .collect())
+}
+
+fn chosen_fields<'r>(
+    resource: &'r Resource,
+    options: &ExportOptions,
+) -> Result<Vec<&'r Field>, ExportError> {
+    match &options.fields {
+        None => Ok(resource.export_fields().collect()),
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                resource
+                    .field(name)
+                    .or_else(|| resource.fields.iter().find(|f| &f.column_name == name))
+                    .ok_or_else(|| ExportError::UnknownField {
+                        resource: resource.name.clone(),
+                        field: name.clone(),
+                        known: known_fields(resource),
+                    })
+            })
+            .collect(),
+    }
+}
+
+/// Names that minijinja provides itself, which a template may use without the record
+/// having them.
+const TEMPLATE_GLOBALS: &[&str] = &[
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "loop",
+    "self",
+    "super",
+    "caller",
+    "varargs",
+    "kwargs",
+    "none",
+    "true",
+    "false",
+];
+
+/// Everything fixed before the first row: the scan, the record's layout, the fields.
+struct Plan<'r> {
+    fields: Vec<&'r Field>,
+    scan: Scan,
+    /// The record's attribute names; the first `scan.columns.len()` come from the scan,
+    /// the rest are computed fields.
+    names: Arc<[String]>,
+    /// For each exported field, its slot in the record.
+    slots: Vec<usize>,
+    /// Computed fields in export order, with their slots.
+    computed: Vec<(&'r Field, usize)>,
+    /// The record's names as a tree for templates (`author__name` → author.name).
+    tree: Option<Node>,
+    /// The record filter and the page applied after the scan (when there is a record
+    /// filter, the store cannot count the page).
+    page_after: Option<(u64, Option<u64>)>,
+}
+
+/// The record's names as nested maps, for a template's context.
+enum Node {
+    Leaf(usize),
+    Map(BTreeMap<String, Node>),
+}
+
+impl Node {
+    fn insert(&mut self, path: &[&str], slot: usize) {
+        let Node::Map(map) = self else { return };
+        match path {
+            [] => {}
+            [last] => {
+                // A map already there (author.name) wins over the scalar (author).
+                map.entry((*last).to_owned()).or_insert(Node::Leaf(slot));
+            }
+            [first, rest @ ..] => {
+                let entry = map
+                    .entry((*first).to_owned())
+                    .or_insert_with(|| Node::Map(BTreeMap::new()));
+                if let Node::Leaf(_) = entry {
+                    *entry = Node::Map(BTreeMap::new());
+                }
+                entry.insert(rest, slot);
+            }
+        }
+    }
+
+    fn value(&self, values: &[Value]) -> minijinja::Value {
+        match self {
+            Node::Leaf(slot) => template_value(&values[*slot]),
+            Node::Map(map) => minijinja::Value::from(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), v.value(values)))
+                    .collect::<BTreeMap<String, minijinja::Value>>(),
+            ),
+        }
+    }
+}
+
+/// A value as a template sees it: null is undefined (renders as nothing), decimals and
+/// dates as the text rowport writes.
+fn template_value(value: &Value) -> minijinja::Value {
+    match value {
+        Value::Null => minijinja::Value::UNDEFINED,
+        Value::Bool(b) => minijinja::Value::from(*b),
+        Value::Int(i) => minijinja::Value::from(*i),
+        Value::Float(f) => minijinja::Value::from(*f),
+        Value::List(items) => minijinja::Value::from(
+            items
+                .iter()
+                .map(template_value)
+                .collect::<Vec<minijinja::Value>>(),
+        ),
+        other => minijinja::Value::from(other.to_string()),
+    }
+}
+
+struct Layout {
+    names: Vec<String>,
+    columns: Vec<ScanColumn>,
+}
+
+impl Layout {
+    fn slot(&mut self, name: &str, column: impl FnOnce() -> ScanColumn) -> usize {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.names.push(name.to_owned());
+                self.columns.push(column());
+                self.names.len() - 1
+            }
+        }
+    }
+}
+
+fn scan_column(
+    target: &Target<'_>,
+    resource: &Resource,
+    store: &mut dyn Store,
+) -> Result<ScanColumn, StoreError> {
+    Ok(match target {
+        Target::Column {
+            joins,
+            column,
+            widget,
+        } if joins.is_empty() => ScanColumn::Column {
+            name: column.clone(),
+            kind: widget.kind(),
+        },
+        Target::Column {
+            joins,
+            column,
+            widget,
+        } => ScanColumn::Related {
+            joins: joins.clone(),
+            column: column.clone(),
+            kind: widget.kind(),
+        },
+        Target::Linked(field) => linked_column(field, resource, store)?,
+        // Computed fields are not scanned; callers never ask.
+        Target::Dehydrated => ScanColumn::Column {
+            name: resource.primary_key.clone(),
+            kind: crate::ValueKind::Int,
+        },
+    })
+}
+
+fn linked_column(
+    field: &Field,
+    resource: &Resource,
+    store: &mut dyn Store,
+) -> Result<ScanColumn, StoreError> {
+    let Some(rel) = field.widget.relation() else {
+        return Err(StoreError::new(StoreErrorKind::Database, "not a relation"));
+    };
+    let RelationKind::ManyToMany { link, .. } = &rel.kind else {
+        return Err(StoreError::new(StoreErrorKind::Database, "not a link"));
+    };
+    Ok(ScanColumn::Linked {
+        link: link.clone(),
+        owner_key: resource.primary_key.clone(),
+        table: rel.table.clone(),
+        key: rel.key.clone(),
+        column: rel.lookup.clone(),
+        kind: store
+            .describe(&rel.table)?
+            .column(&rel.lookup)
+            .map(|c| c.kind)
+            .unwrap_or(crate::ValueKind::Text),
+    })
+}
+
+impl<'r> Plan<'r> {
+    fn new(
+        resource: &'r Resource,
+        store: &mut dyn Store,
+        options: &ExportOptions,
+        filters: &[Filter],
+    ) -> Result<Plan<'r>, ExportError> {
+        let fields = chosen_fields(resource, options)?;
+        let field_error = |field: &Field, message: String| ExportError::Field {
+            field: field.name.clone(),
+            message,
+        };
+        let mut layout = Layout {
+            names: Vec::new(),
+            columns: Vec::new(),
+        };
+        let mut slots = Vec::with_capacity(fields.len());
+        let mut computed_fields = Vec::new();
+        for field in &fields {
+            let target =
+                field_target(resource, store, field)?.map_err(|m| field_error(field, m))?;
+            if let Target::Dehydrated = target {
+                computed_fields.push(*field);
+                slots.push(usize::MAX);
+                continue;
+            }
+            let column = scan_column(&target, resource, store)?;
+            slots.push(layout.slot(&field.name, || column));
+        }
+        // The record always names the primary key; with a computed field or a record
+        // filter it holds every column of the table and what the dehydrates read.
+        let schema = store.describe(&resource.table)?;
+        let pk = schema
+            .column(&resource.primary_key)
+            .map_or(crate::ValueKind::Int, |c| c.kind);
+        layout.slot(&resource.primary_key, || ScanColumn::Column {
+            name: resource.primary_key.clone(),
+            kind: pk,
+        });
+        let full = !computed_fields.is_empty() || options.record_filter.is_some();
+        let mut templates = false;
+        if full {
+            for column in &schema.columns {
+                layout.slot(&column.name, || ScanColumn::Column {
+                    name: column.name.clone(),
+                    kind: column.kind,
+                });
+            }
+            for field in &computed_fields {
+                let uses: Vec<String> = match &field.dehydrate {
+                    Some(Dehydrate::Closure { uses, .. }) => uses.clone(),
+                    Some(Dehydrate::Template(source)) => {
+                        templates = true;
+                        let env = minijinja::Environment::new();
+                        let template = env
+                            .template_from_str(source)
+                            .map_err(|e| field_error(field, template_message(&e)))?;
+                        let mut names: Vec<String> = template
+                            .undeclared_variables(true)
+                            .into_iter()
+                            .filter(|v| !TEMPLATE_GLOBALS.contains(&v.as_str()))
+                            .map(|v| v.replace('.', PATH_SEPARATOR))
+                            .collect();
+                        names.sort();
+                        names
+                    }
+                    None => Vec::new(),
+                };
+                for name in uses {
+                    if layout.names.contains(&name) {
+                        continue;
+                    }
+                    let mut target = resolve(resource, store, &name)?;
+                    // `author.name.upper` style attribute chains that go past a column
+                    // are methods in the template; read the longest path that resolves.
+                    let mut used = name.clone();
+                    while target.is_err() && used.contains(PATH_SEPARATOR) {
+                        used = used
+                            .rsplit_once(PATH_SEPARATOR)
+                            .map(|(head, _)| head.to_owned())
+                            .unwrap_or_default();
+                        target = resolve(resource, store, &used)?;
+                    }
+                    let target = target
+                        .map_err(|m| field_error(field, format!("it reads \"{name}\", but {m}")))?;
+                    if let Target::Dehydrated = target {
+                        continue;
+                    }
+                    let column = scan_column(&target, resource, store)?;
+                    layout.slot(&used, || column);
+                }
+            }
+        }
+        let scanned = layout.names.len();
+        let mut names = layout.names;
+        let mut computed = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            if slots[i] == usize::MAX {
+                let slot = match names.iter().position(|n| n == &field.name) {
+                    Some(s) if s >= scanned => s,
+                    _ => {
+                        names.push(field.name.clone());
+                        names.len() - 1
+                    }
+                };
+                slots[i] = slot;
+                computed.push((*field, slot));
+            }
+        }
+        let tree = templates.then(|| {
+            let mut root = Node::Map(BTreeMap::new());
+            // Deeper paths first, so `author` is a map when `author__name` is read too.
+            let mut order: Vec<usize> = (0..names.len()).collect();
+            order.sort_by_key(|&i| std::cmp::Reverse(names[i].matches(PATH_SEPARATOR).count()));
+            for i in order {
+                let path: Vec<&str> = names[i].split(PATH_SEPARATOR).collect();
+                root.insert(&path, i);
+            }
+            root
+        });
+
+        let mut scan = Scan::new(&resource.table);
+        scan.columns = layout.columns;
+        for filter in filters {
+            scan.filter.push(scan_filter(resource, store, filter)?);
+        }
+        for key in &options.order_by {
+            let (name, descending) = match key.strip_prefix('-') {
+                Some(name) => (name.trim(), true),
+                None => (key.trim_start_matches('+').trim(), false),
+            };
+            let order_error = |message: String| ExportError::Order {
+                key: key.clone(),
+                message,
+            };
+            match resolve(resource, store, name)?.map_err(order_error)? {
+                Target::Column { joins, column, .. } => scan.order_by.push(ScanOrder {
+                    joins,
+                    column,
+                    descending,
+                }),
+                Target::Linked(_) | Target::Dehydrated => {
+                    return Err(order_error(format!(
+                        "\"{name}\" is not a column; order by a field stored in a column or a relation path"
+                    )))
+                }
+            }
+        }
+        if !scan
+            .order_by
+            .iter()
+            .any(|o| o.joins.is_empty() && o.column == resource.primary_key)
+        {
+            scan.order_by
+                .push(ScanOrder::ascending(&resource.primary_key));
+        }
+        let page_after = match options.record_filter {
+            Some(_) => Some((options.offset, options.limit)),
+            None => {
+                scan.offset = options.offset;
+                scan.limit = options.limit;
+                None
+            }
+        };
+        Ok(Plan {
+            fields,
+            scan,
+            names: names.into(),
+            slots,
+            computed,
+            tree,
+            page_after,
+        })
+    }
+}
+
+/// A filter as the store runs it: its target resolved, its value cleaned by the widget.
+fn scan_filter(
+    resource: &Resource,
+    store: &mut dyn Store,
+    filter: &Filter,
+) -> Result<ScanFilter, ExportError> {
+    let error = |message: String| ExportError::Filter {
+        expression: filter.expression(),
+        message,
+    };
+    let (joins, column, widget) = match resolve(resource, store, &filter.field)?.map_err(error)? {
+        Target::Column {
+            joins,
+            column,
+            widget,
+        } => (joins, column, widget),
+        Target::Linked(_) | Target::Dehydrated => {
+            return Err(error(format!(
+                "\"{}\" is not a column; filter on a field stored in a column or a relation path (fields: {})",
+                filter.field,
+                known_fields(resource)
+            )))
+        }
+    };
+    let condition = if filter.value.is_empty() && matches!(filter.op, FilterOp::Eq | FilterOp::Ne) {
+        Condition::IsNull {
+            column,
+            negated: filter.op == FilterOp::Ne,
+        }
+    } else {
+        let value = widget
+            .clean(&Cell::Text(filter.value.clone()))
+            .map_err(|e| error(format!("\"{}\" {}", filter.value, e.message)))?;
+        if value.is_null() {
+            return Err(error(format!(
+                "\"{}\" is null for this field; write FIELD= for null",
+                filter.value
+            )));
+        }
+        Condition::Compare {
+            column,
+            op: match filter.op {
+                FilterOp::Eq => CompareOp::Eq,
+                FilterOp::Ne => CompareOp::Ne,
+                FilterOp::Lt => CompareOp::Lt,
+                FilterOp::Le => CompareOp::Le,
+                FilterOp::Gt => CompareOp::Gt,
+                FilterOp::Ge => CompareOp::Ge,
+            },
+            value,
+        }
+    };
+    Ok(ScanFilter { joins, condition })
+}
+
+/// The filters of an export: the options' and what `filter_export` adds.
+fn all_filters(resource: &Resource, options: &ExportOptions) -> Result<Vec<Filter>, ExportError> {
+    let mut filters = options.filters.clone();
+    resource
+        .hooks
+        .filter_export(&mut filters, &options.context)?;
+    Ok(filters)
+}
+
+/// How many rows an export with these options would write, ignoring its offset and limit
+/// (a change list's total). One `count(*)` unless there is a record filter.
+pub fn count(
+    resource: &Resource,
+    store: &mut dyn Store,
+    options: &ExportOptions,
+) -> Result<u64, ExportError> {
+    let filters = all_filters(resource, options)?;
+    if options.record_filter.is_none() {
+        let mut scan_filters = Vec::with_capacity(filters.len());
+        for filter in &filters {
+            scan_filters.push(scan_filter(resource, store, filter)?);
+        }
+        return Ok(store.count_rows(&resource.table, &scan_filters)?);
+    }
+    let whole = ExportOptions {
+        offset: 0,
+        limit: None,
+        ..options.clone()
+    };
+    run(resource, store, &whole, &filters, &mut |_, _| Ok(()))
+}
+
+/// Exports the rows of `resource`'s table that the options select to `writer`; returns
+/// the number of rows. Hooks: `before_export`, `filter_export`, `export_field` per cell,
+/// `after_export`.
 pub fn export(
     resource: &Resource,
     store: &mut dyn Store,
     writer: Box<dyn RowWriter + '_>,
     options: &ExportOptions,
 ) -> Result<u64, ExportError> {
-    let fields: Vec<&crate::Field> = match &options.fields {
-        None => resource.export_fields().collect(),
-        Some(names) => names
-            .iter()
-            .map(|name| {
-                resource
-                    .fields
-                    .iter()
-                    .find(|f| &f.name == name)
-                    .or_else(|| resource.fields.iter().find(|f| &f.column_name == name))
-                    .ok_or_else(|| ExportError::UnknownField {
-                        resource: resource.name.clone(),
-                        field: name.clone(),
-                        known: resource
-                            .export_fields()
-                            .map(|f| f.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let natural: Vec<crate::Field>;
-    let fields: Vec<&crate::Field> = if resource.options.use_natural_foreign_keys {
-        natural = fields
-            .iter()
-            .map(|f| crate::widgets::with_natural_key(f, store))
-            .collect::<Result<_, _>>()?;
-        natural.iter().collect()
-    } else {
-        fields
-    };
-    let mut columns = Vec::with_capacity(fields.len());
-    // How many scan columns each field reads: a key of several columns reads one each,
-    // gathered into a list for its widget.
-    let mut widths = Vec::with_capacity(fields.len());
-    for field in &fields {
-        widths.push(1);
-        columns.push(match field.widget.relation() {
-            Some(rel) => match &rel.kind {
-                RelationKind::ForeignKey if !rel.more_lookups.is_empty() => {
-                    let target = store.describe(&rel.table)?;
-                    for column in &rel.more_lookups {
-                        columns.push(ScanColumn::Related {
-                            fk_column: field.attribute.clone(),
-                            table: rel.table.clone(),
-                            key: rel.key.clone(),
-                            column: column.clone(),
-                            kind: target
-                                .column(column)
-                                .map(|c| c.kind)
-                                .unwrap_or(crate::ValueKind::Text),
-                        });
-                    }
-                    widths.pop();
-                    widths.push(1 + rel.more_lookups.len());
-                    // The first lookup column goes first: insert it before the others.
-                    let at = columns.len() - rel.more_lookups.len();
-                    columns.insert(
-                        at,
-                        ScanColumn::Related {
-                            fk_column: field.attribute.clone(),
-                            table: rel.table.clone(),
-                            key: rel.key.clone(),
-                            column: rel.lookup.clone(),
-                            kind: target
-                                .column(&rel.lookup)
-                                .map(|c| c.kind)
-                                .unwrap_or(crate::ValueKind::Text),
-                        },
-                    );
-                    continue;
-                }
-                RelationKind::ForeignKey => ScanColumn::Related {
-                    fk_column: field.attribute.clone(),
-                    table: rel.table.clone(),
-                    key: rel.key.clone(),
-                    column: rel.lookup.clone(),
-                    kind: field.widget.kind(),
-                },
-                RelationKind::ManyToMany { link, .. } => ScanColumn::Linked {
-                    link: link.clone(),
-                    owner_key: resource.primary_key.clone(),
-                    table: rel.table.clone(),
-                    key: rel.key.clone(),
-                    column: rel.lookup.clone(),
-                    kind: store
-                        .describe(&rel.table)?
-                        .column(&rel.lookup)
-                        .map(|c| c.kind)
-                        .unwrap_or(crate::ValueKind::Text),
-                },
-            },
-            None => ScanColumn::Column {
-                name: field.attribute.clone(),
-                kind: field.widget.kind(),
-            },
-        });
-    }
-    let scan = Scan {
-        table: resource.table.clone(),
-        columns,
-        order_by: vec![resource.primary_key.clone()],
-    };
-    resource.hooks.before_export(&options.context)?;
     let mut writer = writer;
-    let headers: Vec<String> = fields.iter().map(|f| f.column_name.clone()).collect();
-    writer.write_header(&headers)?;
-    let mut cells: Vec<Cell> = Vec::with_capacity(fields.len());
-    let mut rows = 0u64;
-    let mut write_error = None;
-    store
-        .scan(&scan, &mut |values| {
-            cells.clear();
-            let mut values = values.into_iter();
-            for (field, &width) in fields.iter().zip(&widths) {
-                let value = if width == 1 {
-                    values.next().unwrap_or_default()
-                } else {
-                    let parts: Vec<_> = values.by_ref().take(width).collect();
-                    if parts.iter().all(|v| v.is_null()) {
-                        crate::Value::Null
-                    } else {
-                        crate::Value::List(parts)
-                    }
-                };
-                cells.push(field.widget.render(&value));
-            }
-            rows += 1;
-            writer.write_row(&cells).map_err(|e| {
-                let message = e.to_string();
-                write_error = Some(e);
-                StoreError::new(crate::store::StoreErrorKind::Database, message)
-            })
-        })
-        .map_err(|e| match write_error.take() {
-            Some(w) => ExportError::Write(w),
-            None => ExportError::Store(e),
-        })?;
+    resource.hooks.before_export(&options.context)?;
+    let filters = all_filters(resource, options)?;
+    writer.write_header(&headers(resource, options)?)?;
+    let rows = run(resource, store, options, &filters, &mut |_, cells| {
+        writer.write_row(cells).map_err(ExportError::Write)
+    })?;
     writer.finish()?;
     resource.hooks.after_export(rows, &options.context)?;
-    for observer in &resource.observers {
-        observer.post_export(&resource.name, rows, &options.context);
-    }
     Ok(rows)
+}
+
+/// What [`export_rows`] hands each row to: the record and the rendered cells.
+pub type ExportSink<'a> = dyn FnMut(&Record, &[Cell]) -> Result<(), ExportError> + 'a;
+
+/// Like [`export`], but hands each row to `sink` (the record, with the primary key, and
+/// the rendered cells in [`headers`] order) instead of a file: what a web page's list uses.
+pub fn export_rows(
+    resource: &Resource,
+    store: &mut dyn Store,
+    options: &ExportOptions,
+    sink: &mut ExportSink<'_>,
+) -> Result<u64, ExportError> {
+    resource.hooks.before_export(&options.context)?;
+    let filters = all_filters(resource, options)?;
+    let rows = run(resource, store, options, &filters, sink)?;
+    resource.hooks.after_export(rows, &options.context)?;
+    Ok(rows)
+}
+
+fn run(
+    resource: &Resource,
+    store: &mut dyn Store,
+    options: &ExportOptions,
+    filters: &[Filter],
+    sink: &mut ExportSink<'_>,
+) -> Result<u64, ExportError> {
+    let plan = Plan::new(resource, store, options, filters)?;
+    let env = minijinja::Environment::new();
+    let mut templates = Vec::with_capacity(plan.computed.len());
+    for (field, _) in &plan.computed {
+        templates.push(match &field.dehydrate {
+            Some(Dehydrate::Template(source)) => Some(env.template_from_str(source).map_err(
+                |e| ExportError::Field {
+                    field: field.name.clone(),
+                    message: template_message(&e),
+                },
+            )?),
+            _ => None,
+        });
+    }
+    let width = plan.names.len();
+    let scanned = plan.scan.columns.len();
+    let (mut skip, mut left) = match plan.page_after {
+        Some((offset, limit)) => (offset, limit),
+        None => (0, None),
+    };
+    let mut cells: Vec<Cell> = Vec::with_capacity(plan.fields.len());
+    let mut rows = 0u64;
+    // The sink's own error travels out of the store's scan beside a placeholder.
+    let mut failure: Option<ExportError> = None;
+    let hooks = resource.hooks.clone();
+    let ctx = &options.context;
+    let result = store.scan(&plan.scan, &mut |mut values| {
+        let stop = |e: ExportError, failure: &mut Option<ExportError>| {
+            let message = e.to_string();
+            *failure = Some(e);
+            StoreError::new(StoreErrorKind::Database, message)
+        };
+        if left == Some(0) {
+            return Ok(());
+        }
+        values.resize(width.max(scanned), Value::Null);
+        let mut record = Record::with_values(plan.names.clone(), values);
+        if let Some(filter) = &options.record_filter {
+            if !(filter.0)(&record) {
+                return Ok(());
+            }
+            if skip > 0 {
+                skip -= 1;
+                return Ok(());
+            }
+            if let Some(l) = &mut left {
+                *l -= 1;
+            }
+        }
+        for (i, (field, slot)) in plan.computed.iter().enumerate() {
+            let value = match (&field.dehydrate, &templates[i], &plan.tree) {
+                (Some(Dehydrate::Closure { function, .. }), _, _) => function(&record),
+                (_, Some(template), Some(tree)) => {
+                    match template.render(tree.value(record.values())) {
+                        Ok(text) => Value::Text(text),
+                        Err(e) => {
+                            return Err(stop(
+                                ExportError::Field {
+                                    field: field.name.clone(),
+                                    message: template_message(&e),
+                                },
+                                &mut failure,
+                            ))
+                        }
+                    }
+                }
+                _ => Value::Null,
+            };
+            record.values_mut()[*slot] = value;
+        }
+        cells.clear();
+        for (field, &slot) in plan.fields.iter().zip(&plan.slots) {
+            let replaced = hooks
+                .export_field(field, &record, ctx)
+                .map_err(|e| stop(ExportError::Hook(e), &mut failure))?;
+            let value = replaced.as_ref().unwrap_or(&record.values()[slot]);
+            cells.push(field.widget.render(value));
+        }
+        rows += 1;
+        sink(&record, &cells).map_err(|e| stop(e, &mut failure))
+    });
+    match result {
+        Ok(()) => Ok(rows),
+        Err(e) => Err(failure.take().unwrap_or(ExportError::Store(e))),
+    }
 }

@@ -191,6 +191,29 @@ pub trait Hooks: Send + Sync {
         Ok(())
     }
 
+    /// Once, after `before_export`: may add, change or remove the export's filters (which
+    /// the store then applies in its query), as django-import-export's `filter_export`
+    /// narrows the queryset.
+    fn filter_export(
+        &self,
+        filters: &mut Vec<crate::export::Filter>,
+        ctx: &Context,
+    ) -> Result<(), HookError> {
+        Ok(())
+    }
+
+    /// For each exported cell: `Some(value)` exports that value (rendered by the field's
+    /// widget) instead of the field's own; `None` (the default) keeps it. `record` holds
+    /// the row's exported fields by name and its primary key.
+    fn export_field(
+        &self,
+        field: &Field,
+        record: &Record,
+        ctx: &Context,
+    ) -> Result<Option<Value>, HookError> {
+        Ok(None)
+    }
+
     /// Once, after an export ends, with the number of rows written.
     fn after_export(&self, rows: u64, ctx: &Context) -> Result<(), HookError> {
         Ok(())

@@ -220,7 +220,9 @@ impl Plan {
         let schema = store.describe(&resource.table)?;
         let mut names: Vec<String> = Vec::new();
         let mut columns = Vec::new();
-        for field in resource.import_fields() {
+        // Relation paths (`author__name`) and computed fields are export only: a file
+        // with their column leaves them alone.
+        for field in resource.import_fields().filter(|f| !f.is_export_only()) {
             let natural;
             let field = if resource.options.use_natural_foreign_keys {
                 natural = crate::widgets::with_natural_key(field, store)?;
@@ -863,6 +865,10 @@ impl Run<'_> {
                 if column.field.readonly
                     || (column.header.is_none() && column.field.default.is_none())
                 {
+                    continue;
+                }
+                // saves_null_values = false: a cleaned null keeps the stored value.
+                if !column.field.saves_null_values && pending.values[ci].is_null() {
                     continue;
                 }
                 let value = std::mem::take(&mut pending.values[ci]);

@@ -4,11 +4,13 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rust_decimal::Decimal;
+
 use crate::resource::Resource;
 
 use crate::store::{
-    ColumnSchema, Fetch, RowWriteResult, Scan, ScanColumn, Store, StoreError, StoreErrorKind,
-    TableSchema,
+    ColumnSchema, CompareOp, Condition, Fetch, Join, RowWriteResult, Scan, ScanColumn, Store,
+    StoreError, StoreErrorKind, TableSchema,
 };
 use crate::value::{Value, ValueKind};
 
@@ -354,30 +356,57 @@ impl Store for MemoryStore {
         sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let tables = &self.tables;
-        let get = |name: &str| {
-            tables.get(name).ok_or_else(|| {
-                StoreError::new(
-                    StoreErrorKind::NotFound,
-                    format!("table \"{name}\" not found"),
-                )
-            })
-        };
-        let table = get(&scan.table)?;
-        let pos_of = |t: &Table, n: &str| positions(&t.schema, &[n.to_owned()]).map(|p| p[0]);
-        let mut rows: Vec<&Vec<Value>> = table.rows.values().collect();
-        let order: Vec<usize> = scan
-            .order_by
-            .iter()
-            .map(|n| pos_of(table, n))
-            .collect::<Result<_, _>>()?;
-        rows.sort_by(|a, b| {
-            order
-                .iter()
-                .map(|&p| compare(&a[p], &b[p]))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
+        let table = lookup(tables, &scan.table)?;
+        let mut rows: Vec<&Vec<Value>> = Vec::new();
+        for row in table.rows.values() {
+            let mut pass = true;
+            for filter in &scan.filter {
+                let (t, r) = follow(tables, table, row, &filter.joins)?;
+                let value = match r {
+                    Some(r) => {
+                        let column = condition_column(&filter.condition);
+                        &r[pos_of(t, column)?]
+                    }
+                    None => &Value::Null,
+                };
+                if !holds(&filter.condition, value) {
+                    pass = false;
+                    break;
+                }
+            }
+            if pass {
+                rows.push(row);
+            }
+        }
+        let mut keys: Vec<Vec<Value>> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut key = Vec::with_capacity(scan.order_by.len());
+            for order in &scan.order_by {
+                let (t, r) = follow(tables, table, row, &order.joins)?;
+                key.push(match r {
+                    Some(r) => r[pos_of(t, &order.column)?].clone(),
+                    None => Value::Null,
+                });
+            }
+            keys.push(key);
+        }
+        let mut indices: Vec<usize> = (0..rows.len()).collect();
+        indices.sort_by(|&a, &b| {
+            for (i, order) in scan.order_by.iter().enumerate() {
+                let o = order_values(&keys[a][i], &keys[b][i]);
+                let o = if order.descending { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            Ordering::Equal
         });
-        for row in rows {
+        let skip = usize::try_from(scan.offset).unwrap_or(usize::MAX);
+        let take = scan
+            .limit
+            .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        for &i in indices.iter().skip(skip).take(take) {
+            let row = rows[i];
             let mut out = Vec::with_capacity(scan.columns.len());
             for column in &scan.columns {
                 out.push(match column {
@@ -385,22 +414,13 @@ impl Store for MemoryStore {
                         row[pos_of(table, name)?].clone().coerce(*kind)
                     }
                     ScanColumn::Related {
-                        fk_column,
-                        table: t,
-                        key,
+                        joins,
                         column,
                         kind,
-                    } => {
-                        let fk = &row[pos_of(table, fk_column)?];
-                        let target = get(t)?;
-                        let (kp, cp) = (pos_of(target, key)?, pos_of(target, column)?);
-                        target
-                            .rows
-                            .values()
-                            .find(|r| &r[kp] == fk)
-                            .map(|r| r[cp].clone().coerce(*kind))
-                            .unwrap_or_default()
-                    }
+                    } => match follow(tables, table, row, joins)? {
+                        (t, Some(r)) => r[pos_of(t, column)?].clone().coerce(*kind),
+                        (_, None) => Value::Null,
+                    },
                     ScanColumn::Linked {
                         link,
                         owner_key,
@@ -410,12 +430,12 @@ impl Store for MemoryStore {
                         kind,
                     } => {
                         let owner = &row[pos_of(table, owner_key)?];
-                        let links = get(&link.table)?;
+                        let links = lookup(tables, &link.table)?;
                         let (op, tp) = (
                             pos_of(links, &link.owner_column)?,
                             pos_of(links, &link.target_column)?,
                         );
-                        let target = get(t)?;
+                        let target = lookup(tables, t)?;
                         let (kp, cp) = (pos_of(target, key)?, pos_of(target, column)?);
                         let items = links
                             .rows
@@ -431,5 +451,115 @@ impl Store for MemoryStore {
             sink(out)?;
         }
         Ok(())
+    }
+}
+
+fn lookup<'t>(tables: &'t HashMap<String, Table>, name: &str) -> Result<&'t Table, StoreError> {
+    tables.get(name).ok_or_else(|| {
+        StoreError::new(
+            StoreErrorKind::NotFound,
+            format!("table \"{name}\" not found"),
+        )
+    })
+}
+
+fn pos_of(t: &Table, name: &str) -> Result<usize, StoreError> {
+    positions(&t.schema, &[name.to_owned()]).map(|p| p[0])
+}
+
+/// The row reached from `row` of `table` through `joins` (`None` when a key on the way is
+/// null or dangling), with its table.
+fn follow<'t>(
+    tables: &'t HashMap<String, Table>,
+    table: &'t Table,
+    row: &'t Vec<Value>,
+    joins: &[Join],
+) -> Result<(&'t Table, Option<&'t Vec<Value>>), StoreError> {
+    let (mut table, mut row) = (table, Some(row));
+    for join in joins {
+        let next = lookup(tables, &join.table)?;
+        let fk = match row {
+            Some(r) => r[pos_of(table, &join.fk_column)?].clone(),
+            None => Value::Null,
+        };
+        let kp = pos_of(next, &join.key)?;
+        row = if fk.is_null() {
+            None
+        } else {
+            next.rows.values().find(|r| r[kp] == fk)
+        };
+        table = next;
+    }
+    Ok((table, row))
+}
+
+fn condition_column(condition: &Condition) -> &str {
+    match condition {
+        Condition::Compare { column, .. }
+        | Condition::IsNull { column, .. }
+        | Condition::In { column, .. } => column,
+    }
+}
+
+/// Whether `value` passes `condition`, with SQL's rule that a comparison with null fails.
+fn holds(condition: &Condition, value: &Value) -> bool {
+    match condition {
+        Condition::IsNull { negated, .. } => value.is_null() != *negated,
+        Condition::In { values, .. } => {
+            !value.is_null()
+                && values
+                    .iter()
+                    .any(|v| compare(value, v) == Some(Ordering::Equal))
+        }
+        Condition::Compare { op, value: v, .. } => match compare(value, v) {
+            None => false,
+            Some(o) => match op {
+                CompareOp::Eq => o == Ordering::Equal,
+                CompareOp::Ne => o != Ordering::Equal,
+                CompareOp::Lt => o == Ordering::Less,
+                CompareOp::Le => o != Ordering::Greater,
+                CompareOp::Gt => o == Ordering::Greater,
+                CompareOp::Ge => o != Ordering::Less,
+            },
+        },
+    }
+}
+
+/// Orders two values for a sort: nulls first, then by [`compare`], then by their text.
+fn order_values(a: &Value, b: &Value) -> Ordering {
+    match (a.is_null(), b.is_null()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => compare(a, b).unwrap_or_else(|| a.to_string().cmp(&b.to_string())),
+    }
+}
+
+/// Compares two non-null values of comparable kinds (numbers with numbers, whatever their
+/// representation); `None` for a null or kinds that do not compare.
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    let number = |v: &Value| -> Option<Decimal> {
+        match v {
+            Value::Int(i) => Some(Decimal::from(*i)),
+            Value::Decimal(d) => Some(*d),
+            Value::Float(f) => Decimal::try_from(*f).ok(),
+            _ => None,
+        }
+    };
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => None,
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Text(x), Value::Text(y)) => Some(x.cmp(y)),
+        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+        (Value::Time(x), Value::Time(y)) => Some(x.cmp(y)),
+        (Value::DateTime(x), Value::DateTime(y)) => Some(x.cmp(y)),
+        (Value::DateTimeTz(x), Value::DateTimeTz(y)) => Some(x.cmp(y)),
+        (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::Uuid(x), Value::Uuid(y)) => Some(x.cmp(y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => (a == b).then_some(Ordering::Equal),
+        },
     }
 }

@@ -21,6 +21,12 @@ impl Record {
         Record { names, values }
     }
 
+    /// A record of these attribute names with these values (as many as names).
+    pub(crate) fn with_values(names: Arc<[String]>, values: Vec<Value>) -> Self {
+        debug_assert_eq!(names.len(), values.len());
+        Record { names, values }
+    }
+
     /// The value of `attribute`, if the record has that attribute.
     pub fn get(&self, attribute: &str) -> Option<&Value> {
         self.position(attribute).map(|i| &self.values[i])

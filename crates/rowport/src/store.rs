@@ -196,6 +196,18 @@ impl CompareOp {
     }
 }
 
+/// One step along a foreign key: from `fk_column` of the table at hand to `key` of `table`.
+/// A relation path such as `author__publisher__name` is a list of joins and a column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Join {
+    /// The foreign key column in the table the step starts from.
+    pub fk_column: String,
+    /// The table it points to.
+    pub table: String,
+    /// That table's key column, which `fk_column` holds.
+    pub key: String,
+}
+
 /// One column of an export scan.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScanColumn {
@@ -206,15 +218,13 @@ pub enum ScanColumn {
         /// Kind to convert it to.
         kind: ValueKind,
     },
-    /// A column of the row a foreign key points to (`author.name` for `book.author_id`).
+    /// A column of the row reached through one or more foreign keys: `author.name` for
+    /// `book.author_id`, or `publisher.name` through `book.author_id` and
+    /// `author.publisher_id`. A null key anywhere on the way gives null.
     Related {
-        /// The foreign key column in the scanned table.
-        fk_column: String,
-        /// The related table.
-        table: String,
-        /// Its key column, which `fk_column` holds.
-        key: String,
-        /// The column wanted.
+        /// The foreign keys followed, from the scanned table on (at least one).
+        joins: Vec<Join>,
+        /// The column wanted from the last table.
         column: String,
         /// Kind to convert it to.
         kind: ValueKind,
@@ -236,15 +246,88 @@ pub enum ScanColumn {
     },
 }
 
-/// A request to stream rows out of a table for export, ordered by `order_by`.
-#[derive(Debug, Clone)]
+/// A condition on a column of the scanned table, or of a table reached from it through
+/// foreign keys (`author__name = "Frank Herbert"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanFilter {
+    /// The foreign keys followed first (empty: the scanned table's own column).
+    pub joins: Vec<Join>,
+    /// The condition, on a column of the table the joins end at.
+    pub condition: Condition,
+}
+
+impl ScanFilter {
+    /// A condition on the scanned table's own column.
+    pub fn on_table(condition: Condition) -> Self {
+        ScanFilter {
+            joins: Vec::new(),
+            condition,
+        }
+    }
+}
+
+/// One key of a scan's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOrder {
+    /// The foreign keys followed first (empty: the scanned table's own column).
+    pub joins: Vec<Join>,
+    /// The column, in the table the joins end at.
+    pub column: String,
+    /// Largest first. Nulls come first in ascending order and last in descending order on
+    /// every store (SQLite's and MySQL's rule, which the PostgreSQL store asks for).
+    pub descending: bool,
+}
+
+impl ScanOrder {
+    /// The scanned table's own column, ascending.
+    pub fn ascending(column: &str) -> Self {
+        ScanOrder {
+            joins: Vec::new(),
+            column: column.to_owned(),
+            descending: false,
+        }
+    }
+}
+
+/// A request to stream rows out of a table for export: the rows that pass every filter,
+/// ordered by `order_by`, from `offset` on, at most `limit` of them.
+///
+/// ```
+/// use rowport::store::{CompareOp, Condition, Scan, ScanColumn, ScanFilter, ScanOrder};
+/// use rowport::ValueKind;
+///
+/// let mut scan = Scan::new("book");
+/// scan.columns.push(ScanColumn::Column { name: "name".into(), kind: ValueKind::Text });
+/// scan.filter.push(ScanFilter::on_table(Condition::Compare {
+///     column: "price".into(), op: CompareOp::Ge, value: rowport::Value::Int(10),
+/// }));
+/// scan.order_by.push(ScanOrder::ascending("id"));
+/// scan.limit = Some(25);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scan {
     /// The table.
     pub table: String,
     /// What to read for each row.
     pub columns: Vec<ScanColumn>,
-    /// The columns to order by (the primary key, by default).
-    pub order_by: Vec<String>,
+    /// Conditions that all hold (AND).
+    pub filter: Vec<ScanFilter>,
+    /// The order; the export engine ends it with the primary key, so it is total.
+    pub order_by: Vec<ScanOrder>,
+    /// Rows skipped first (for pages).
+    pub offset: u64,
+    /// The most rows returned (`None`: all).
+    pub limit: Option<u64>,
+}
+
+impl Scan {
+    /// A scan of every row of `table`, reading nothing yet.
+    pub fn new(table: &str) -> Self {
+        Scan {
+            table: table.to_owned(),
+            ..Scan::default()
+        }
+    }
 }
 
 /// A condition on one column of a table: a relation's lookup narrowed by a filter, an
@@ -400,4 +483,19 @@ pub trait Store {
         scan: &Scan,
         sink: &mut dyn FnMut(Vec<Value>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// How many rows of `table` pass every filter (for a change list's pages). The default
+    /// scans them; the SQL stores answer with one `SELECT count(*)`.
+    fn count_rows(&mut self, table: &str, filter: &[ScanFilter]) -> Result<u64, StoreError> {
+        let scan = Scan {
+            filter: filter.to_vec(),
+            ..Scan::new(table)
+        };
+        let mut rows = 0u64;
+        self.scan(&scan, &mut |_| {
+            rows += 1;
+            Ok(())
+        })?;
+        Ok(rows)
+    }
 }

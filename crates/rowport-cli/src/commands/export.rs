@@ -4,6 +4,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use anyhow::Result;
+use rowport::export::Filter;
 use rowport::{Context, ExportOptions};
 use rowport_formats::{open_writer, Format, FormatError, WriteOptions};
 
@@ -31,9 +32,34 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         delimiter: args.delimiter,
     };
     let mut session = open_session(global, &args.resource)?;
+    let mut filters = Vec::with_capacity(args.filters.len());
+    for expression in &args.filters {
+        filters.push(expression.parse::<Filter>().map_err(|e| {
+            Failure::usage(format!("--where {e}")).hint(format!(
+                "the fields of \"{}\" are: {}",
+                session.resource.name,
+                session
+                    .resource
+                    .export_fields()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?);
+    }
     let options = ExportOptions {
         fields: args.fields.clone(),
+        filters,
+        order_by: args
+            .order_by
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect(),
+        offset: args.offset,
+        limit: args.limit,
         context: Context::default(),
+        ..ExportOptions::default()
     };
     let target = args
         .output
