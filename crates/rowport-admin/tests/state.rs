@@ -544,6 +544,8 @@ fn row(n: u64) -> (RowResult, Vec<RowError>) {
             outcome,
             key: (outcome != RowOutcome::Invalid).then(|| n.to_string()),
             changes,
+            instance: None,
+            row_values: None,
         },
         errors,
     )

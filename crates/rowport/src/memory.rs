@@ -164,35 +164,6 @@ impl MemoryStore {
     }
 }
 
-/// Orders two values as a database would: numbers by magnitude (so key 10 comes after 9),
-/// nulls first, values of the same kind by content, anything else by its text.
-fn compare(a: &Value, b: &Value) -> Ordering {
-    use Value::*;
-    let number = |v: &Value| match v {
-        Int(i) => Some(*i as f64),
-        Float(f) => Some(*f),
-        Decimal(d) => d.to_string().parse().ok(),
-        _ => None,
-    };
-    match (a, b) {
-        (Null, Null) => Ordering::Equal,
-        (Null, _) => Ordering::Less,
-        (_, Null) => Ordering::Greater,
-        (Int(x), Int(y)) => x.cmp(y),
-        (Decimal(x), Decimal(y)) => x.cmp(y),
-        (Date(x), Date(y)) => x.cmp(y),
-        (Time(x), Time(y)) => x.cmp(y),
-        (DateTime(x), DateTime(y)) => x.cmp(y),
-        (DateTimeTz(x), DateTimeTz(y)) => x.cmp(y),
-        (Duration(x), Duration(y)) => x.cmp(y),
-        (Bool(x), Bool(y)) => x.cmp(y),
-        _ => match (number(a), number(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            _ => a.to_string().cmp(&b.to_string()),
-        },
-    }
-}
-
 fn positions(schema: &TableSchema, names: &[String]) -> Result<Vec<usize>, StoreError> {
     names
         .iter()
