@@ -76,7 +76,7 @@
           bar.max = s.total || 1;
           bar.value = s.done;
           var pct = s.total ? Math.min(100, Math.floor(s.done * 100 / s.total)) : 0;
-          text.textContent = s.done.toLocaleString("en") + " of " + s.total.toLocaleString("en") + " rows (" + pct + "%)";
+          text.textContent = s.rows.toLocaleString("en") + " rows read (" + pct + "%)";
           setTimeout(poll, 1000);
         })
         .catch(function () { setTimeout(poll, 3000); });

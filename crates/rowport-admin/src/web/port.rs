@@ -112,10 +112,10 @@ pub struct PreviewSummary {
     pub extra: BTreeMap<String, String>,
 }
 
-/// An import job's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An import job's state, as any instance reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobInfo {
-    /// The job's id (opaque).
+    /// The job's id (opaque; empty until created).
     pub id: String,
     /// Who started it.
     pub user: String,
@@ -123,12 +123,20 @@ pub struct JobInfo {
     pub resource: String,
     /// The file name.
     pub file_name: String,
+    /// The upload it reads.
+    pub upload_token: Option<String>,
     /// Rows done so far.
-    pub done: u64,
-    /// Rows expected (from the preview), 0 when unknown.
-    pub total: u64,
-    /// The result as JSON ([`crate::web::views::JobResult`]) once finished.
+    pub rows_done: u64,
+    /// Bytes of the file read so far (the progress bar).
+    pub bytes_done: u64,
+    /// The file's size in bytes.
+    pub bytes_total: u64,
+    /// True once it ended (done or failed).
+    pub finished: bool,
+    /// The result as JSON of [`crate::web::JobResult`], once done.
     pub result: Option<String>,
+    /// Why it failed, once failed.
+    pub error: Option<String>,
 }
 
 /// A sink that stores a dry run's rows for paging.
@@ -186,9 +194,11 @@ pub trait AdminState: Send + Sync + 'static {
     /// Records a new job; returns its id.
     fn create_job(&self, job: &JobInfo) -> Result<String, PortError>;
     /// Records a job's progress.
-    fn job_progress(&self, id: &str, done: u64) -> Result<(), PortError>;
+    fn job_progress(&self, id: &str, rows: u64, bytes: u64) -> Result<(), PortError>;
     /// Records a job's result (JSON of [`crate::web::JobResult`]).
-    fn finish_job(&self, id: &str, done: u64, result: &str) -> Result<(), PortError>;
+    fn finish_job(&self, id: &str, rows: u64, result: &str) -> Result<(), PortError>;
+    /// Records that a job stopped.
+    fn fail_job(&self, id: &str, error: &str) -> Result<(), PortError>;
     /// A job.
     fn job(&self, id: &str) -> Result<Option<JobInfo>, PortError>;
 }

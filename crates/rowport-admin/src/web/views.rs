@@ -1100,11 +1100,26 @@ fn open_upload_reader<'a>(
     meta: &UploadMeta,
     mapping: Option<&BTreeMap<String, String>>,
 ) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    open_counted_reader(admin, token, meta, mapping, counter)
+}
+
+fn open_counted_reader<'a>(
+    admin: &Admin,
+    token: &str,
+    meta: &UploadMeta,
+    mapping: Option<&BTreeMap<String, String>>,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
     let bytes: Box<dyn Read + Send> = admin
         .state
         .open_upload(token)
         .map_err(|e| e.0)?
         .ok_or_else(|| "This upload has expired. Upload the file again.".to_owned())?;
+    let bytes = Box::new(Counting {
+        inner: bytes,
+        bytes: counter,
+    });
     let format: Format = meta
         .format
         .parse()
@@ -1504,19 +1519,36 @@ pub struct JobResult {
     pub file_name: String,
 }
 
-/// Counts rows as the engine decides them and reports progress now and then.
+/// Counts rows as the engine decides them and reports progress now and then: rows done,
+/// and bytes of the upload read so far.
 struct Progress<'a> {
-    done: u64,
-    every: u64,
-    report: &'a mut dyn FnMut(u64),
+    rows: u64,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+    report: &'a mut dyn FnMut(u64, u64),
 }
 
 impl RowSink for Progress<'_> {
     fn row(&mut self, _row: &RowResult, _errors: &[RowError]) {
-        self.done += 1;
-        if self.done % self.every == 0 {
-            (self.report)(self.done);
+        self.rows += 1;
+        if self.rows % 500 == 0 {
+            let bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
+            (self.report)(self.rows, bytes);
         }
+    }
+}
+
+/// Counts the bytes a reader hands out.
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
     }
 }
 
@@ -1527,17 +1559,18 @@ fn import_now(
     plan: &PreviewSummary,
     ctx: Context,
     skip_invalid: bool,
-    report: &mut dyn FnMut(u64),
+    report: &mut dyn FnMut(u64, u64),
 ) -> JobResult {
-    let total: u64 = plan.totals.iter().sum();
+    let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut progress = Progress {
-        done: 0,
-        every: (total / 100).max(100),
+        rows: 0,
+        bytes: bytes.clone(),
         report,
     };
     let run = |progress: &mut Progress| -> Result<rowport::ImportResult, String> {
         let mut loaded = load(admin, &meta.resource)?;
-        let mut reader = open_upload_reader(admin, token, meta, plan.mapping.as_ref())?;
+        let mut reader =
+            open_counted_reader(admin, token, meta, plan.mapping.as_ref(), bytes.clone())?;
         let options = ImportOptions {
             skip_invalid,
             max_errors: 1000,
@@ -1616,13 +1649,12 @@ async fn run_confirm(
     let ctx = context_for(current, &meta, &plan.extra, false);
     if meta.preview.is_some() && rows >= admin.settings.background_rows {
         let job = JobInfo {
-            id: String::new(),
             user: current.user.name.clone(),
             resource: meta.resource.clone(),
             file_name: meta.file_name.clone(),
-            done: 0,
-            total: rows,
-            result: None,
+            upload_token: Some(token.clone()),
+            bytes_total: meta.size,
+            ..JobInfo::default()
         };
         let a = admin.clone();
         let id = match blocking(move || a.state.create_job(&job).map_err(|e| e.0)).await {
@@ -1636,8 +1668,8 @@ async fn run_confirm(
         tokio::task::spawn_blocking(move || {
             let state = a.state.clone();
             let jid = job_id.clone();
-            let mut report = |done: u64| {
-                let _ = state.job_progress(&jid, done);
+            let mut report = |rows: u64, bytes: u64| {
+                let _ = state.job_progress(&jid, rows, bytes);
             };
             let result = import_now(&a, &token, &meta, &plan, ctx, skip_invalid, &mut report);
             let json = serde_json::to_string(&result).unwrap_or_default();
@@ -1652,7 +1684,7 @@ async fn run_confirm(
     let a = admin.clone();
     let t = token.clone();
     let result = blocking(move || {
-        let result = import_now(&a, &t, &meta, &plan, ctx, skip_invalid, &mut |_| {});
+        let result = import_now(&a, &t, &meta, &plan, ctx, skip_invalid, &mut |_, _| {});
         if result.committed {
             a.state.remove_upload(&t).map_err(|e| e.0)?;
         }
@@ -1725,8 +1757,21 @@ pub(crate) async fn job_page(
     {
         return result_page(&admin, &current, &result);
     }
-    let percent = (job.done * 100)
-        .checked_div(job.total)
+    if let Some(error) = &job.error {
+        let result = JobResult {
+            summary: "The import stopped; nothing was committed.".into(),
+            totals: [0; 6],
+            committed: false,
+            errors: Vec::new(),
+            more_errors: 0,
+            fatal: Some(error.clone()),
+            resource: job.resource.clone(),
+            file_name: job.file_name.clone(),
+        };
+        return result_page(&admin, &current, &result);
+    }
+    let percent = (job.bytes_done * 100)
+        .checked_div(job.bytes_total)
         .unwrap_or(0)
         .min(100);
     admin.render(
@@ -1745,7 +1790,8 @@ pub(crate) async fn job_status(
 ) -> Response {
     match job_of(&admin, &current, &id).await {
         Ok(job) => axum::Json(serde_json::json!({
-            "done": job.done, "total": job.total, "finished": job.result.is_some(),
+            "rows": job.rows_done, "done": job.bytes_done, "total": job.bytes_total,
+            "finished": job.finished,
         }))
         .into_response(),
         Err(r) => r,
