@@ -97,6 +97,7 @@ pub struct Admin {
     pub(crate) settings: AdminSettings,
     pub(crate) database_url: String,
     pub(crate) state: Arc<dyn AdminState>,
+    pub(crate) hooks: std::collections::HashMap<String, Arc<dyn rowport::Hooks>>,
     templates: Environment<'static>,
 }
 
@@ -115,8 +116,17 @@ impl Admin {
             settings,
             database_url: database_url.to_owned(),
             state,
+            hooks: std::collections::HashMap::new(),
             templates,
         })
+    }
+
+    /// Gives resource `name` the application's hooks: they run on every preview, import and
+    /// export the admin makes, and see the user, the file name and the import form's
+    /// custom fields in [`rowport::Context::extra`].
+    pub fn with_hooks(mut self, name: &str, hooks: Arc<dyn rowport::Hooks>) -> Admin {
+        self.hooks.insert(name.to_owned(), hooks);
+        self
     }
 
     /// The settings in use.

@@ -143,10 +143,13 @@ struct Loaded {
 
 fn load(admin: &Admin, name: &str) -> Result<Loaded, String> {
     let mut store = rowport_sql::connect(&admin.database_url, false).map_err(|e| e.message)?;
-    let resource = admin
+    let mut resource = admin
         .config
         .resource(name, store.as_mut())
         .map_err(|e| e.to_string())?;
+    if let Some(hooks) = admin.hooks.get(name) {
+        resource.hooks = hooks.clone();
+    }
     let schema = store.describe(&resource.table).map_err(|e| e.message)?;
     Ok(Loaded {
         store,
