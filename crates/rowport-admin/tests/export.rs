@@ -97,7 +97,7 @@ async fn spreadsheet_exports_escape_formulas() {
     // Search "x" matches the isbns x1..x4 (and nothing else).
     assert_eq!(
         csv.text,
-        "name\n\"'=HYPERLINK(\"\"http://evil\"\")\"\n'@SUM(A1)\n'-2+3\n\"'\tTab\"\n"
+        "name\n\"'=HYPERLINK(\"\"http://evil\"\")\"\n'@SUM(A1)\n'-2+3\n'\tTab\n"
     );
     let json = site
         .post("/r/book/export", &root, &[("format", "json"), ("fields", "name"), ("q", "x1")])
