@@ -11,8 +11,8 @@ use rowport::result::RowResult;
 use rowport::{RowError, RowOutcome, RowSink};
 
 use super::port::{
-    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewSink, PreviewSummary,
-    SessionInfo, UploadMeta, UserInfo,
+    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewSink, PreviewSummary, SessionInfo,
+    UploadMeta, UserInfo,
 };
 use crate::state::{
     is_token, JobStatus, LoginCheck, MappedColumn, NewJob, NewUpload, StateConfig, StateError,
@@ -216,7 +216,9 @@ impl AdminState for StateAdapter {
     }
 
     fn preview_sink<'a>(&'a self, token: &str) -> Result<Box<dyn PreviewSink + 'a>, PortError> {
-        Ok(Box::new(Sink(self.store.preview_sink(token).map_err(port)?)))
+        Ok(Box::new(Sink(
+            self.store.preview_sink(token).map_err(port)?,
+        )))
     }
 
     fn preview_rows(
@@ -231,7 +233,10 @@ impl AdminState for StateAdapter {
             .preview_page(token, outcome, offset, limit as u64)
             .map_err(port)?;
         Ok((
-            page.rows.into_iter().map(|r| (r.result, r.errors)).collect(),
+            page.rows
+                .into_iter()
+                .map(|r| (r.result, r.errors))
+                .collect(),
             page.matching,
         ))
     }
@@ -249,7 +254,11 @@ impl AdminState for StateAdapter {
         ))
     }
 
-    fn set_mapping(&self, resource: &str, mapping: &BTreeMap<String, String>) -> Result<(), PortError> {
+    fn set_mapping(
+        &self,
+        resource: &str,
+        mapping: &BTreeMap<String, String>,
+    ) -> Result<(), PortError> {
         let columns: Vec<MappedColumn> = mapping
             .iter()
             .map(|(file_column, field)| MappedColumn {
