@@ -11,8 +11,8 @@ use rowport::result::RowResult;
 use rowport::{RowError, RowOutcome, RowSink};
 
 use super::port::{
-    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewSink, PreviewSummary, SessionInfo,
-    UploadMeta, UserInfo,
+    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewRow, PreviewSink, PreviewSummary,
+    SessionInfo, UploadMeta, UserInfo,
 };
 use crate::state::{
     is_token, JobStatus, LoginCheck, MappedColumn, NewJob, NewUpload, StateConfig, StateError,
@@ -227,7 +227,7 @@ impl AdminState for StateAdapter {
         outcome: Option<RowOutcome>,
         offset: u64,
         limit: usize,
-    ) -> Result<(Vec<(RowResult, Vec<RowError>)>, u64), PortError> {
+    ) -> Result<(Vec<PreviewRow>, u64), PortError> {
         let page = self
             .store
             .preview_page(token, outcome, offset, limit as u64)

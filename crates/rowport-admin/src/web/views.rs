@@ -1829,12 +1829,15 @@ fn title_case(name: &str) -> String {
         .join(" ")
 }
 
+/// A resource and its export fields (name, label).
+type ExportChoice = (String, Vec<(String, String)>);
+
 /// Export resources over the same table that the user may export.
 fn export_siblings(
     admin: &Admin,
     user: &UserInfo,
     name: &str,
-) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+) -> Result<Vec<ExportChoice>, String> {
     let mut store = rowport_sql::connect(&admin.database_url, false).map_err(|e| e.message)?;
     let this = admin
         .config
