@@ -68,12 +68,25 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             user_name {key} NOT NULL,
             size BIGINT NOT NULL,
             storage {short} NOT NULL,
-            data {blob},
             created BIGINT NOT NULL,
             expires BIGINT NOT NULL
         )",
     ),
     Stmt::Index("rowport_uploads_expires", "rowport_uploads", "expires"),
+    Stmt::Table(
+        "CREATE TABLE rowport_upload_chunks (
+            token {key} NOT NULL,
+            n BIGINT NOT NULL,
+            data {blob} NOT NULL,
+            created BIGINT NOT NULL,
+            PRIMARY KEY (token, n)
+        )",
+    ),
+    Stmt::Index(
+        "rowport_upload_chunks_created",
+        "rowport_upload_chunks",
+        "created",
+    ),
     Stmt::Table(
         "CREATE TABLE rowport_previews (
             token {key} NOT NULL PRIMARY KEY,
@@ -207,7 +220,7 @@ pub(crate) fn migrate(db: &Db, now: i64) -> Result<Vec<u32>, StateError> {
         Kind::Postgres => {
             let mut conn = db.conn()?;
             let schema = db.pg_schema().unwrap_or("rowport_admin").to_owned();
-            conn.query("SELECT pg_advisory_lock(?)", &[P::I(PG_LOCK)])?;
+            conn.exec("SELECT pg_advisory_lock(?)", &[P::I(PG_LOCK)])?;
             let result = (|| {
                 conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
                 conn.batch("BEGIN")?;
@@ -222,7 +235,7 @@ pub(crate) fn migrate(db: &Db, now: i64) -> Result<Vec<u32>, StateError> {
                     }
                 }
             })();
-            let unlocked = conn.query("SELECT pg_advisory_unlock(?)", &[P::I(PG_LOCK)]);
+            let unlocked = conn.exec("SELECT pg_advisory_unlock(?)", &[P::I(PG_LOCK)]);
             let done = result?;
             unlocked?;
             Ok(done)
