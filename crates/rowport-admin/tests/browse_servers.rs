@@ -1,7 +1,6 @@
 //! The change list's SQL on the server databases: count, sorted page, search, filter,
 //! distinct values and the keys of a filtered export, on PostgreSQL and MariaDB.
 
-use rowport::store::Store;
 use rowport_admin::web::browse::{Browser, Query};
 use rowport_testkit::{Backend, ServerDatabase};
 
