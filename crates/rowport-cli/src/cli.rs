@@ -42,6 +42,58 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Create a demo database and rowport.toml with the books workload.
     Demo(DemoArgs),
+    /// Run the web admin.
+    Serve(ServeArgs),
+    /// Manage the web admin's users and their permissions.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8000", value_name = "HOST:PORT")]
+    pub addr: String,
+
+    /// Create the demo (./rowport-demo, as `rowport demo` does) when missing, serve it, and
+    /// create an admin user whose password is printed once.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input, or made up and printed once.
+    Add(UserAddArgs),
+    /// Give a user permissions on a resource.
+    Grant(UserGrantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// The login name.
+    pub name: String,
+
+    /// The user may do everything with every resource.
+    #[arg(long)]
+    pub superuser: bool,
+
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserGrantArgs {
+    /// The user.
+    pub name: String,
+
+    /// The resource (a table, or a name declared in rowport.toml).
+    pub resource: String,
+
+    /// Comma-separated: view, import, export.
+    #[arg(value_name = "PERMISSIONS")]
+    pub permissions: String,
 }
 
 #[derive(Debug, Args)]

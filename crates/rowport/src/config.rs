@@ -118,6 +118,10 @@ pub struct Config {
     /// The `[limits]` table.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The `[admin]` table, passed through untouched: the web admin (`rowport-admin`)
+    /// reads its own settings from it.
+    #[serde(default)]
+    pub admin: Option<toml::Table>,
     /// Where the file was read from (empty for a config built in code).
     #[serde(skip)]
     pub path: PathBuf,

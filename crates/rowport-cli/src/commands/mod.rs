@@ -5,6 +5,8 @@ mod demo;
 mod export;
 mod import;
 mod inspect;
+mod serve;
+mod user;
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +24,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(args) => export::run(&cli.global, args),
         Command::Inspect(args) => inspect::run(&cli.global, args),
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(&cli.global, args),
+        Command::User(command) => user::run(&cli.global, command),
     }
 }
 
