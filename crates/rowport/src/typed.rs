@@ -889,9 +889,10 @@ mod tests {
 
     #[test]
     fn typed_widget_keeps_relations_and_nullable_types() {
-        let optional = TypedWidget::new::<Option<u8>>("n", Box::new(widgets::IntegerWidget), true);
+        let optional =
+            TypedWidget::new::<Option<u8>>("n", Box::new(widgets::IntegerWidget::default()), true);
         assert_eq!(optional.clean(&Cell::Empty), Ok(Value::Null));
-        let key = TypedWidget::new::<i64>("id", Box::new(widgets::IntegerWidget), false);
+        let key = TypedWidget::new::<i64>("id", Box::new(widgets::IntegerWidget::default()), false);
         assert_eq!(key.clean(&Cell::Empty), Ok(Value::Null));
         let fk = TypedWidget::new::<i64>(
             "author",

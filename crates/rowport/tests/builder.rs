@@ -33,8 +33,8 @@ fn book() -> Resource {
                 .column_name("Title")
                 .attribute("title"),
         )
-        .field(Field::new("pages", Arc::new(IntegerWidget)).default(Value::Int(100)))
-        .field(Field::new("loans", Arc::new(IntegerWidget)).readonly(true))
+        .field(Field::new("pages", Arc::new(IntegerWidget::default())).default(Value::Int(100)))
+        .field(Field::new("loans", Arc::new(IntegerWidget::default())).readonly(true))
         .import_id_fields(["isbn"])
         .build()
         .unwrap()
@@ -139,7 +139,7 @@ fn builder_inherits_from_another_resource_and_overrides() {
     // Replacing a field keeps its place.
     let replaced = base
         .to_builder()
-        .field(Field::new("isbn", Arc::new(IntegerWidget)))
+        .field(Field::new("isbn", Arc::new(IntegerWidget::default())))
         .build()
         .unwrap();
     assert_eq!(replaced.fields[1].widget.kind(), ValueKind::Int);

@@ -537,6 +537,7 @@ fn typed_round_trip_through_sqlite() {
                     table: "library_book",
                     key_columns: &["id".to_string()],
                     columns: &[("title".to_string(), ValueKind::Text)],
+                    filter: &[],
                 },
                 &[vec![Value::Int(1)]],
             )

@@ -2117,6 +2117,7 @@ pub(crate) async fn export(
         let options = ExportOptions {
             fields: Some(fields),
             context: ctx,
+            ..ExportOptions::default()
         };
         // Once bytes are flowing the status is sent; a failure now can only cut the
         // download short, which the browser reports as a failed download.

@@ -18,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
     let mut global = GlobalArgs {
         db: global.db.clone(),
         config: global.config.clone(),
+        no_progress: global.no_progress,
     };
     if args.demo {
         let dir = Path::new(DEMO_DIR);
