@@ -307,6 +307,8 @@ impl Conn for PgConn<'_> {
                     row.try_get::<_, Option<bool>>(i)
                         .map_err(read)?
                         .map(|v| V::I(v.into()))
+                } else if *ty == Type::VOID {
+                    None
                 } else if *ty == Type::BYTEA {
                     row.try_get::<_, Option<Vec<u8>>>(i)
                         .map_err(read)?
@@ -406,7 +408,7 @@ impl Conn for MysqlConn {
 enum Inner {
     Sqlite(Mutex<rusqlite::Connection>),
     Postgres {
-        config: postgres::Config,
+        config: Box<postgres::Config>,
         schema: String,
         idle: Mutex<Vec<postgres::Client>>,
     },
@@ -512,7 +514,7 @@ impl Db {
         config.application_name("rowport-admin");
         let db = Db {
             inner: Inner::Postgres {
-                config,
+                config: Box::new(config),
                 schema: schema.to_owned(),
                 idle: Mutex::new(Vec::new()),
             },

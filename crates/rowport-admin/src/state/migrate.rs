@@ -207,7 +207,7 @@ pub(crate) fn migrate(db: &Db, now: i64) -> Result<Vec<u32>, StateError> {
         Kind::Postgres => {
             let mut conn = db.conn()?;
             let schema = db.pg_schema().unwrap_or("rowport_admin").to_owned();
-            conn.query("SELECT pg_advisory_lock(?)", &[P::I(PG_LOCK)])?;
+            conn.exec("SELECT pg_advisory_lock(?)", &[P::I(PG_LOCK)])?;
             let result = (|| {
                 conn.batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
                 conn.batch("BEGIN")?;
@@ -222,7 +222,7 @@ pub(crate) fn migrate(db: &Db, now: i64) -> Result<Vec<u32>, StateError> {
                     }
                 }
             })();
-            let unlocked = conn.query("SELECT pg_advisory_unlock(?)", &[P::I(PG_LOCK)]);
+            let unlocked = conn.exec("SELECT pg_advisory_unlock(?)", &[P::I(PG_LOCK)]);
             let done = result?;
             unlocked?;
             Ok(done)
