@@ -149,9 +149,7 @@ fn admin_in_chromium_imports_maps_and_exports() {
 
     // What the pages showed.
     assert_eq!(seen["rowsBefore"], 5, "{seen}");
-    let totals = |new: u64, update: u64, skip: u64| {
-        serde_json::json!({"new": new, "update": update, "skip": skip, "delete": 0, "invalid": 0, "error": 0})
-    };
+    let totals = |new: u64, update: u64, skip: u64| serde_json::json!({"new": new, "update": update, "skip": skip, "delete": 0, "invalid": 0, "error": 0});
     assert_eq!(seen["previewTotals"], totals(1, 1, 4));
     assert_eq!(
         seen["diff"],
@@ -203,10 +201,38 @@ fn admin_in_chromium_imports_maps_and_exports() {
     assert_eq!(
         books,
         rows(&[
-            &["9780000012345", "River garden of the night #0", "14.00", "1", "Author 0265", "Category 01|Category 06"],
-            &["9780000020264", "The silence engine, revised #1", "8.50", "0", "Author 0007", "Category 03"],
-            &["9780000067778", "Paper lanterns #7", "9.99", "1", "Author 0042", "Category 10"],
-            &["9780000083616", "Orchard of glass #8", "31.50", "0", "Author 0010", "Category 09"],
+            &[
+                "9780000012345",
+                "River garden of the night #0",
+                "14.00",
+                "1",
+                "Author 0265",
+                "Category 01|Category 06"
+            ],
+            &[
+                "9780000020264",
+                "The silence engine, revised #1",
+                "8.50",
+                "0",
+                "Author 0007",
+                "Category 03"
+            ],
+            &[
+                "9780000067778",
+                "Paper lanterns #7",
+                "9.99",
+                "1",
+                "Author 0042",
+                "Category 10"
+            ],
+            &[
+                "9780000083616",
+                "Orchard of glass #8",
+                "31.50",
+                "0",
+                "Author 0010",
+                "Category 09"
+            ],
         ])
     );
     assert_eq!(
@@ -225,7 +251,13 @@ fn admin_in_chromium_imports_maps_and_exports() {
     assert_eq!(cells, expected);
 
     // A screenshot of every page, the change list at both widths among them.
-    for shot in ["change-list-1280", "change-list-390", "preview", "map", "export"] {
+    for shot in [
+        "change-list-1280",
+        "change-list-390",
+        "preview",
+        "map",
+        "export",
+    ] {
         let found = std::fs::read_dir(&shots)
             .expect("the screenshot folder")
             .filter_map(Result::ok)

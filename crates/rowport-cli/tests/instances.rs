@@ -36,9 +36,9 @@ struct RedisKeys {
 impl RedisKeys {
     fn new(url: &str) -> RedisKeys {
         let client = redis::Client::open(url).expect("a Redis URL");
-        let connection = client
-            .get_connection()
-            .unwrap_or_else(|e| panic!("cannot reach Redis at {url}: {e}\nhint: bash scripts/services"));
+        let connection = client.get_connection().unwrap_or_else(|e| {
+            panic!("cannot reach Redis at {url}: {e}\nhint: bash scripts/services")
+        });
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -133,7 +133,10 @@ fn two_instances_share_sessions_and_uploads() {
         ),
     );
     sandbox
-        .rowport_stdin(&["user", "add", "ana", "--password-stdin"], b"correct horse battery\n")
+        .rowport_stdin(
+            &["user", "add", "ana", "--password-stdin"],
+            b"correct horse battery\n",
+        )
         .success();
     sandbox
         .rowport(&["user", "grant", "ana", "book", "view,import"])
@@ -197,7 +200,9 @@ fn two_instances_share_sessions_and_uploads() {
     let elsewhere = get(&two, &preview_path, &session);
     assert_eq!(elsewhere.status, 200, "{}", elsewhere.body);
     assert!(elsewhere.body.contains("The Dispossessed (revised)"));
-    let confirm_csrf = elsewhere.input("csrf_token").expect("the confirm form's token");
+    let confirm_csrf = elsewhere
+        .input("csrf_token")
+        .expect("the confirm form's token");
 
     // Confirm on two.
     let confirmed = request(
@@ -223,7 +228,12 @@ fn two_instances_share_sessions_and_uploads() {
              JOIN author a ON a.id = b.author_id ORDER BY b.isbn"
         ),
         rows(&[
-            &["111", "The Dispossessed (revised)", "Ursula K. Le Guin", "true"],
+            &[
+                "111",
+                "The Dispossessed (revised)",
+                "Ursula K. Le Guin",
+                "true"
+            ],
             &["222", "Invisible Cities", "Italo Calvino", "true"],
             &["333", "Kindred", "Octavia E. Butler", "false"],
         ])

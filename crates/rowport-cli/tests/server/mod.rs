@@ -131,12 +131,7 @@ impl Response {
 
 /// One HTTP/1.1 request over a new connection (`Connection: close`), without following
 /// redirects: what the tests need to see status codes and cookies as they are.
-pub fn request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
