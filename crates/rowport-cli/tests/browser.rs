@@ -159,7 +159,7 @@ fn admin_in_chromium_imports_maps_and_exports() {
             "new": "The silence engine, revised #1",
         })
     );
-    assert_eq!(seen["newKey"], "9780000067778");
+    assert_eq!(seen["newName"], "Paper lanterns #7");
     assert_eq!(seen["resultTotals"], totals(1, 1, 4));
     assert_eq!(seen["rowsAfter"], 6);
     let listed = seen["listedNames"].to_string();

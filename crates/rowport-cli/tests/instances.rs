@@ -217,7 +217,10 @@ fn two_instances_share_sessions_and_uploads() {
     );
     assert_eq!(confirmed.status, 200, "confirm: {}", confirmed.body);
     assert!(
-        confirmed.body.contains("data-committed=\"true\""),
+        confirmed
+            .body
+            .to_ascii_lowercase()
+            .contains("data-committed=\"true\""),
         "{}",
         confirmed.body
     );
