@@ -14,12 +14,17 @@ fn today() -> String {
 async fn the_export_form_lists_fields_and_formats() {
     let site = Site::new();
     let root = site.login("root").await;
-    let page = site.get("/r/book/export?q=dune&f=in_stock:1", Some(&root)).await;
+    let page = site
+        .get("/r/book/export?q=dune&f=in_stock:1", Some(&root))
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.has(r#"<input type="checkbox" name="fields" value="isbn" id="field-book-isbn" data-field="field-book" checked> Isbn (isbn)"#), "{}", page.text);
     assert!(page.has(r#"id="select-all-book" data-select-all="field-book""#));
     assert!(page.has(r#"<option value="xlsx">XLSX</option>"#));
-    assert!(!page.has(r#"<option value="xls">"#), "xls cannot be written");
+    assert!(
+        !page.has(r#"<option value="xls">"#),
+        "xls cannot be written"
+    );
     assert!(page.has(r#"<input type="hidden" name="q" value="dune">"#));
     assert!(page.has(r#"<input type="hidden" name="f" value="in_stock:1">"#));
     assert!(page.has("matching “dune”"));
@@ -30,7 +35,16 @@ async fn csv_export_streams_the_chosen_fields_with_a_dated_name() {
     let site = Site::new();
     let exporter = site.login("exporter").await;
     let page = site
-        .post("/r/book/export", &exporter, &[("format", "csv"), ("fields", "isbn"), ("fields", "author"), ("fields", "price")])
+        .post(
+            "/r/book/export",
+            &exporter,
+            &[
+                ("format", "csv"),
+                ("fields", "isbn"),
+                ("fields", "author"),
+                ("fields", "price"),
+            ],
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert_eq!(page.header("content-type"), "text/csv");
@@ -49,22 +63,44 @@ async fn export_keeps_the_search_filters_and_selection() {
     let site = Site::new();
     let root = site.login("root").await;
     let fields = [("format", "csv"), ("fields", "name")];
-    let search = site.post("/r/book/export", &root, &[fields[0], fields[1], ("q", "sion")]).await;
+    let search = site
+        .post(
+            "/r/book/export",
+            &root,
+            &[fields[0], fields[1], ("q", "sion")],
+        )
+        .await;
     assert_eq!(search.text, "name\nPersuasion\n");
-    let filter = site.post("/r/book/export", &root, &[fields[0], fields[1], ("f", "in_stock:1")]).await;
+    let filter = site
+        .post(
+            "/r/book/export",
+            &root,
+            &[fields[0], fields[1], ("f", "in_stock:1")],
+        )
+        .await;
     assert_eq!(filter.text, "name\nDune\nPersuasion\n");
     // "Export selected" from the change list: the form first, then the file.
     let chosen = site
-        .post("/r/book/export", &root, &[("step", "choose"), ("selected", "1"), ("selected", "3")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[("step", "choose"), ("selected", "1"), ("selected", "3")],
+        )
         .await;
     assert_eq!(chosen.status, StatusCode::OK);
     assert!(chosen.has("Export 2 selected rows."), "{}", chosen.text);
     assert!(chosen.has(r#"<input type="hidden" name="selected" value="3">"#));
     let selected = site
-        .post("/r/book/export", &root, &[fields[0], fields[1], ("selected", "1"), ("selected", "3")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[fields[0], fields[1], ("selected", "1"), ("selected", "3")],
+        )
         .await;
     assert_eq!(selected.text, "name\nDune\nPersuasion\n");
-    let none = site.post("/r/book/export", &root, &[("step", "choose")]).await;
+    let none = site
+        .post("/r/book/export", &root, &[("step", "choose")])
+        .await;
     assert_eq!(none.status, StatusCode::BAD_REQUEST);
     assert!(none.has("Select at least one row to export."));
 }
@@ -73,10 +109,18 @@ async fn export_keeps_the_search_filters_and_selection() {
 async fn export_refuses_no_fields_and_formats_outside_the_allow_list() {
     let site = Site::with("export_formats = [\"csv\"]", |a| a);
     let root = site.login("root").await;
-    let page = site.post("/r/book/export", &root, &[("format", "csv")]).await;
+    let page = site
+        .post("/r/book/export", &root, &[("format", "csv")])
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.has("Select at least one field of &quot;book&quot; to export."));
-    let page = site.post("/r/book/export", &root, &[("format", "xlsx"), ("fields", "isbn")]).await;
+    let page = site
+        .post(
+            "/r/book/export",
+            &root,
+            &[("format", "xlsx"), ("fields", "isbn")],
+        )
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.has("Choose a format (accepted: csv)."));
 }
@@ -92,25 +136,52 @@ async fn spreadsheet_exports_escape_formulas() {
         .unwrap();
     let root = site.login("root").await;
     let csv = site
-        .post("/r/book/export", &root, &[("format", "csv"), ("fields", "name"), ("q", "x")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[("format", "csv"), ("fields", "name"), ("q", "x")],
+        )
         .await;
     // Search "x" matches the isbns x1..x4 (and nothing else).
     assert_eq!(
         csv.text,
-        "name\n\"'=HYPERLINK(\"\"http://evil\"\")\"\n'@SUM(A1)\n'-2+3\n\"'\tTab\"\n"
+        "name\n\"'=HYPERLINK(\"\"http://evil\"\")\"\n'@SUM(A1)\n'-2+3\n'\tTab\n"
     );
     let json = site
-        .post("/r/book/export", &root, &[("format", "json"), ("fields", "name"), ("q", "x1")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[("format", "json"), ("fields", "name"), ("q", "x1")],
+        )
         .await;
-    assert!(json.text.contains(r#""=HYPERLINK(\"http://evil\")""#), "JSON is not a spreadsheet: {}", json.text);
+    assert!(
+        json.text.contains(r#""=HYPERLINK(\"http://evil\")""#),
+        "JSON is not a spreadsheet: {}",
+        json.text
+    );
     let xlsx = site
-        .post("/r/book/export", &root, &[("format", "xlsx"), ("fields", "isbn"), ("fields", "name"), ("q", "x2")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[
+                ("format", "xlsx"),
+                ("fields", "isbn"),
+                ("fields", "name"),
+                ("q", "x2"),
+            ],
+        )
         .await;
     assert_eq!(
         xlsx.header("content-disposition"),
         format!("attachment; filename=\"book-{}.xlsx\"", today())
     );
-    let mut reader = open_reader(Format::Xlsx, Box::new(std::io::Cursor::new(xlsx.bytes.clone())), "export.xlsx", &ReadOptions::default()).unwrap();
+    let mut reader = open_reader(
+        Format::Xlsx,
+        Box::new(std::io::Cursor::new(xlsx.bytes.clone())),
+        "export.xlsx",
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(reader.headers(), ["isbn", "name"]);
     let mut row = Row::default();
     assert!(reader.read_row(&mut row).unwrap());
@@ -123,11 +194,18 @@ async fn spreadsheet_exports_escape_formulas() {
 async fn escaping_can_be_turned_off() {
     let site = Site::with("escape_formulae = false", |a| a);
     site.db()
-        .execute("INSERT INTO book (isbn, name, in_stock) VALUES ('x1', '=1+1', 1)", [])
+        .execute(
+            "INSERT INTO book (isbn, name, in_stock) VALUES ('x1', '=1+1', 1)",
+            [],
+        )
         .unwrap();
     let root = site.login("root").await;
     let csv = site
-        .post("/r/book/export", &root, &[("format", "csv"), ("fields", "name"), ("q", "x1")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[("format", "csv"), ("fields", "name"), ("q", "x1")],
+        )
         .await;
     assert_eq!(csv.text, "name\n=1+1\n");
 }

@@ -25,7 +25,11 @@ async fn every_page_needs_a_session() {
     ] {
         let page = site.get(path, None).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
-        assert!(page.location().starts_with("/login?next="), "{path}: {}", page.location());
+        assert!(
+            page.location().starts_with("/login?next="),
+            "{path}: {}",
+            page.location()
+        );
     }
     let login = site.get("/login", None).await;
     assert_eq!(login.status, StatusCode::OK);
@@ -40,7 +44,10 @@ async fn login_logout_and_cookies() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), "/");
     let set = page.header("set-cookie");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
     let who = site.login("root").await;
     let home = site.get("/", Some(&who)).await;
     assert!(home.has(r#"data-user="root""#));
@@ -73,7 +80,9 @@ async fn login_without_its_token_is_refused() {
     let site = Site::new();
     let r = axum::http::Request::post("/login")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(axum::body::Body::from(format!("username=root&password={PASSWORD}")))
+        .body(axum::body::Body::from(format!(
+            "username=root&password={PASSWORD}"
+        )))
         .unwrap();
     let page = site.send(r).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -85,13 +94,19 @@ async fn security_headers_and_embedded_assets() {
     let site = Site::new();
     let page = site.get("/login", None).await;
     let csp = page.header("content-security-policy");
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"));
     assert_eq!(page.header("x-frame-options"), "DENY");
     assert_eq!(page.header("x-content-type-options"), "nosniff");
     assert!(!page.has("<script>"), "no inline script");
     assert!(!page.has("style="), "no inline style");
-    assert!(!page.has("http://") && !page.has("https://"), "nothing from elsewhere");
+    assert!(
+        !page.has("http://") && !page.has("https://"),
+        "nothing from elsewhere"
+    );
     let css = site.get("/static/admin.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(css.header("content-type"), "text/css");
@@ -163,12 +178,24 @@ async fn forms_without_the_token_or_from_another_origin_are_refused() {
     let site = Site::new();
     let root = site.login("root").await;
     let wrong = site
-        .post("/r/book/export", &root, &[("csrf_token", "0000"), ("format", "csv"), ("fields", "isbn")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[
+                ("csrf_token", "0000"),
+                ("format", "csv"),
+                ("fields", "isbn"),
+            ],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert!(wrong.has("security token is missing or out of date"));
     let missing = site
-        .post("/r/book/export", &root, &[("csrf_token", ""), ("format", "csv"), ("fields", "isbn")])
+        .post(
+            "/r/book/export",
+            &root,
+            &[("csrf_token", ""), ("format", "csv"), ("fields", "isbn")],
+        )
         .await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     let foreign = site
@@ -191,12 +218,22 @@ async fn forms_without_the_token_or_from_another_origin_are_refused() {
         .await;
     assert_eq!(same.status, StatusCode::OK);
     let upload = site
-        .upload("/r/book/import", &root, &[("csrf_token", "bad")], "b.csv", NEW_BOOKS.as_bytes())
+        .upload(
+            "/r/book/import",
+            &root,
+            &[("csrf_token", "bad")],
+            "b.csv",
+            NEW_BOOKS.as_bytes(),
+        )
         .await;
     assert_eq!(upload.status, StatusCode::FORBIDDEN);
     let logout = site.post("/logout", &root, &[("csrf_token", "x")]).await;
     assert_eq!(logout.status, StatusCode::FORBIDDEN);
-    assert_eq!(site.get("/", Some(&root)).await.status, StatusCode::OK, "still logged in");
+    assert_eq!(
+        site.get("/", Some(&root)).await.status,
+        StatusCode::OK,
+        "still logged in"
+    );
 }
 
 #[tokio::test]
@@ -206,7 +243,11 @@ async fn the_change_list_pages_sorts_searches_and_filters() {
     let page = site.get("/r/book", Some(&root)).await;
     assert!(page.has(r#"data-total="3""#));
     assert!(page.has(r#"data-page="1" data-pages="2""#));
-    assert!(page.has(">Dune<") && page.has(">Emma<") && !page.has(">Persuasion<"));
+    assert!(
+        page.has(">Dune<") && page.has(">Emma<") && !page.has(">Persuasion<"),
+        "{}",
+        page.text
+    );
     let two = site.get("/r/book?page=2", Some(&root)).await;
     assert!(two.has(">Persuasion<") && !two.has(">Dune<"));
     let sorted = site.get("/r/book?o=-price", Some(&root)).await;
@@ -216,7 +257,10 @@ async fn the_change_list_pages_sorts_searches_and_filters() {
     assert!(sorted.has(r#"aria-sort="descending""#));
     let search = site.get("/r/book?q=emm", Some(&root)).await;
     assert!(search.has(r#"data-total="1""#) && search.has(">Emma<"));
-    assert!(search.has(r#"href="/r/book/export?q=emm""#), "export keeps the search");
+    assert!(
+        search.has(r#"href="/r/book/export?q=emm""#),
+        "export keeps the search"
+    );
     // in_stock has two values: a filter.
     let list = site.get("/r/book", Some(&root)).await;
     assert!(list.has(r#"<select id="filter-in_stock" name="f" data-filter="in_stock">"#));
@@ -230,18 +274,34 @@ async fn upload_limits_formats_and_content() {
     let site = Site::with("import_formats = [\"csv\", \"xlsx\"]", |a| a);
     let root = site.login("root").await;
     let big = format!("isbn,name\n{}", "9780000000001,Dune\n".repeat(300));
-    let page = site.upload("/r/book/import", &root, &[], "big.csv", big.as_bytes()).await;
+    let page = site
+        .upload("/r/book/import", &root, &[], "big.csv", big.as_bytes())
+        .await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(page.has("big.csv is larger than the upload limit of 4 KiB."), "{}", page.text);
-    let page = site.upload("/r/book/import", &root, &[], "books.json", b"[]").await;
+    assert!(
+        page.has("big.csv is larger than the upload limit of 4 KiB."),
+        "{}",
+        page.text
+    );
+    let page = site
+        .upload("/r/book/import", &root, &[], "books.json", b"[]")
+        .await;
     assert_eq!(page.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(page.has("JSON files are not accepted here (accepted: csv, xlsx)."));
     let page = site
-        .upload("/r/book/import", &root, &[], "books.xlsx", NEW_BOOKS.as_bytes())
+        .upload(
+            "/r/book/import",
+            &root,
+            &[],
+            "books.xlsx",
+            NEW_BOOKS.as_bytes(),
+        )
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.has("books.xlsx is not a XLSX file"), "{}", page.text);
-    let page = site.upload("/r/book/import", &root, &[], "books", NEW_BOOKS.as_bytes()).await;
+    let page = site
+        .upload("/r/book/import", &root, &[], "books", NEW_BOOKS.as_bytes())
+        .await;
     assert!(page.has("Cannot tell the format of books from its name"));
     // Nothing refused stays in the upload folder.
     let left = std::fs::read_dir(site.dir.path().join("uploads"))
@@ -252,7 +312,9 @@ async fn upload_limits_formats_and_content() {
 
 /// Uploads NEW_BOOKS as root and returns the preview page's address.
 async fn preview_of(site: &Site, who: &common::Session, file: &str) -> String {
-    let page = site.upload("/r/book/import", who, &[], "new-books.csv", file.as_bytes()).await;
+    let page = site
+        .upload("/r/book/import", who, &[], "new-books.csv", file.as_bytes())
+        .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
     page.location()
 }
@@ -265,7 +327,11 @@ async fn the_preview_shows_totals_and_per_cell_diffs_and_confirm_writes() {
     assert!(preview.starts_with("/r/book/import/") && preview.ends_with("/preview"));
     let page = site.get(&preview, Some(&root)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.has("3 rows: 1 new, 1 updated, 1 skipped, 0 deleted, 0 invalid, 0 errors"), "{}", page.text);
+    assert!(
+        page.has("3 rows: 1 new, 1 updated, 1 skipped, 0 deleted, 0 invalid, 0 errors"),
+        "{}",
+        page.text
+    );
     assert!(page.has(r#"<tr class="row-update" data-row="2" data-outcome="update">"#));
     assert!(page.has("<del>12.34</del> → <ins>13.34</ins>"));
     assert!(page.has(r#"<tr class="row-new" data-row="4" data-outcome="new">"#));
@@ -278,12 +344,18 @@ async fn the_preview_shows_totals_and_per_cell_diffs_and_confirm_writes() {
     let confirm = preview.replace("/preview", "/confirm");
     let result = site.post(&confirm, &root, &[]).await;
     assert_eq!(result.status, StatusCode::OK, "{}", result.text);
-    assert!(result.has(r#"data-committed="true""#));
+    assert!(result.has(r#"data-committed="true""#), "{}", result.text);
     assert!(result.has("3 rows: 1 new, 1 updated, 1 skipped, 0 deleted, 0 invalid, 0 errors"));
     let books = site.books();
     assert_eq!(books.len(), 4);
-    assert_eq!(books[0], ("9780000000001".into(), "Dune".into(), "13.34".into()));
-    assert_eq!(books[3], ("9780000000009".into(), "Sanditon".into(), "7".into()));
+    assert_eq!(
+        books[0],
+        ("9780000000001".into(), "Dune".into(), "13.34".into())
+    );
+    assert_eq!(
+        books[3],
+        ("9780000000009".into(), "Sanditon".into(), "7".into())
+    );
     // The upload is gone once imported.
     let again = site.post(&confirm, &root, &[]).await;
     assert_eq!(again.status, StatusCode::GONE);
@@ -300,8 +372,17 @@ async fn invalid_rows_show_their_field_errors_and_block_the_plain_confirm() {
         9780000000013,Bad author,2.00,1,Nobody Known\n";
     let preview = preview_of(&site, &root, file).await;
     let page = site.get(&preview, Some(&root)).await;
-    assert!(page.has(r#"data-total="invalid"><strong>2</strong>"#), "{}", page.text);
-    assert!(page.has(r#"data-error-column="price">&quot;cheap&quot; is not a number"#) || page.has(r#"data-error-column="price">"#), "{}", page.text);
+    assert!(
+        page.has(r#"data-total="invalid"><strong>2</strong>"#),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.has(r#"data-error-column="price">&quot;cheap&quot; is not a number"#)
+            || page.has(r#"data-error-column="price">"#),
+        "{}",
+        page.text
+    );
     assert!(page.has(r#"data-error-column="author""#));
     assert!(page.has("Nobody Known"));
     assert!(page.has(r#"name="skip_invalid" id="skip-invalid" required"#));
@@ -310,7 +391,11 @@ async fn invalid_rows_show_their_field_errors_and_block_the_plain_confirm() {
     let result = site.post(&confirm, &root, &[]).await;
     assert!(result.has(r#"data-committed="false""#), "{}", result.text);
     assert!(result.has("nothing was committed"));
-    assert!(result.has("new-books.csv, row 3, column \"price\""), "{}", result.text);
+    assert!(
+        result.has("new-books.csv, row 3, column &quot;price&quot;"),
+        "{}",
+        result.text
+    );
     assert_eq!(site.books().len(), 3);
     // Skipping the invalid rows imports the valid one.
     let result = site.post(&confirm, &root, &[("skip_invalid", "on")]).await;
@@ -328,9 +413,14 @@ async fn errors_raised_at_confirm_time_are_shown() {
     assert!(page.has("1 new"));
     // Between preview and confirm, someone takes the name (a unique column).
     site.db()
-        .execute("INSERT INTO book (isbn, name, in_stock) VALUES ('111', 'Fresh', 1)", [])
+        .execute(
+            "INSERT INTO book (isbn, name, in_stock) VALUES ('111', 'Fresh', 1)",
+            [],
+        )
         .unwrap();
-    let result = site.post(&preview.replace("/preview", "/confirm"), &root, &[]).await;
+    let result = site
+        .post(&preview.replace("/preview", "/confirm"), &root, &[])
+        .await;
     assert!(result.has(r#"data-committed="false""#), "{}", result.text);
     assert!(result.has(r#"data-total="error"><strong>1</strong>"#));
     assert!(result.has("new-books.csv, row 2"), "{}", result.text);
@@ -342,18 +432,27 @@ async fn expired_and_forged_upload_tokens_get_a_clear_message() {
     let site = Site::new();
     let root = site.login("root").await;
     let preview = preview_of(&site, &root, NEW_BOOKS).await;
-    site.clock.advance(std::time::Duration::from_secs(25 * 3600));
+    site.clock
+        .advance(std::time::Duration::from_secs(25 * 3600));
     site.state.store().sweep().unwrap();
+    // The session expired too (12 hours); a new one finds the upload gone.
+    let root = site.login("root").await;
     let page = site.get(&preview, Some(&root)).await;
     assert_eq!(page.status, StatusCode::GONE);
     assert!(page.has("This upload has expired or was already imported. Upload the file again."));
-    let page = site.post(&preview.replace("/preview", "/confirm"), &root, &[]).await;
+    let page = site
+        .post(&preview.replace("/preview", "/confirm"), &root, &[])
+        .await;
     assert_eq!(page.status, StatusCode::GONE);
     for token in ["..%2F..%2Fetc%2Fpasswd", "%2Ftmp%2Fx.csv", "abc"] {
-        let page = site.get(&format!("/r/book/import/{token}/preview"), Some(&root)).await;
+        let page = site
+            .get(&format!("/r/book/import/{token}/preview"), Some(&root))
+            .await;
         assert_eq!(page.status, StatusCode::GONE, "{token}");
         assert!(page.has("Upload the file again."));
-        let page = site.post(&format!("/r/book/import/{token}/confirm"), &root, &[]).await;
+        let page = site
+            .post(&format!("/r/book/import/{token}/confirm"), &root, &[])
+            .await;
         assert_eq!(page.status, StatusCode::GONE, "{token}");
     }
     assert_eq!(site.books().len(), 3);
@@ -367,7 +466,9 @@ async fn another_users_upload_is_not_theirs() {
     let importer = site.login("importer").await;
     let page = site.get(&preview, Some(&importer)).await;
     assert_eq!(page.status, StatusCode::GONE);
-    let page = site.post(&preview.replace("/preview", "/confirm"), &importer, &[]).await;
+    let page = site
+        .post(&preview.replace("/preview", "/confirm"), &importer, &[])
+        .await;
     assert_eq!(page.status, StatusCode::GONE);
     assert_eq!(site.books().len(), 3);
 }
@@ -377,34 +478,57 @@ async fn renamed_headers_are_mapped_and_the_mapping_is_remembered() {
     let site = Site::new();
     let root = site.login("root").await;
     let file = "ISBN,Title,Cost\n9780000000001,Dune,20.00\n";
-    let page = site.upload("/r/book/import", &root, &[], "renamed.csv", file.as_bytes()).await;
+    let page = site
+        .upload("/r/book/import", &root, &[], "renamed.csv", file.as_bytes())
+        .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let map = page.location();
     assert!(map.ends_with("/map"), "{map}");
     let form = site.get(&map, Some(&root)).await;
     assert!(form.has("Match the columns of renamed.csv"));
     // ISBN is suggested by similarity; Title and Cost are not close to any field.
-    assert!(form.has(r#"<option value="isbn" selected>isbn</option>"#), "{}", form.text);
+    assert!(
+        form.has(r#"<option value="isbn" selected>isbn</option>"#),
+        "{}",
+        form.text
+    );
     assert!(form.has(r#"<label for="map1">Title</label>"#));
     let done = site
-        .post(&map, &root, &[("map0", "isbn"), ("map1", "name"), ("map2", "price")])
+        .post(
+            &map,
+            &root,
+            &[("map0", "isbn"), ("map1", "name"), ("map2", "price")],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
     let preview = site.get(&done.location(), Some(&root)).await;
     assert!(preview.has("1 updated"), "{}", preview.text);
     assert!(preview.has("<del>12.34</del> → <ins>20.00</ins>"));
-    let result = site.post(&done.location().replace("/preview", "/confirm"), &root, &[]).await;
+    let result = site
+        .post(&done.location().replace("/preview", "/confirm"), &root, &[])
+        .await;
     assert!(result.has(r#"data-committed="true""#));
     assert_eq!(site.books()[0].2, "20");
     // The next file with these headers gets the same choices.
-    let page = site.upload("/r/book/import", &root, &[], "again.csv", file.as_bytes()).await;
+    let page = site
+        .upload("/r/book/import", &root, &[], "again.csv", file.as_bytes())
+        .await;
     let form = site.get(&page.location(), Some(&root)).await;
     assert!(form.has(r#"<select id="map1" name="map1" data-map="Title">"#));
     let title = &form.text[form.text.find(r#"data-map="Title""#).unwrap()..];
     let title = &title[..title.find("</select>").unwrap()];
-    assert!(title.contains(r#"<option value="name" selected>name</option>"#), "{title}");
+    assert!(
+        title.contains(r#"<option value="name" selected>name</option>"#),
+        "{title}"
+    );
     // Matching one field twice is refused.
-    let twice = site.post(&page.location(), &root, &[("map0", "isbn"), ("map1", "name"), ("map2", "name")]).await;
+    let twice = site
+        .post(
+            &page.location(),
+            &root,
+            &[("map0", "isbn"), ("map1", "name"), ("map2", "name")],
+        )
+        .await;
     assert_eq!(twice.status, StatusCode::BAD_REQUEST);
     assert!(twice.has("Two file columns are matched to the field &quot;name&quot;"));
 }
@@ -422,13 +546,24 @@ async fn the_import_form_offers_the_resources_of_the_table_and_hides_nothing_nee
     // Importing through the other resource touches only its fields.
     let file = "isbn,price\n9780000000002,9.00\n";
     let page = site
-        .upload("/r/book/import", &root, &[("resource", "book_prices")], "prices.csv", file.as_bytes())
+        .upload(
+            "/r/book/import",
+            &root,
+            &[("resource", "book_prices")],
+            "prices.csv",
+            file.as_bytes(),
+        )
         .await;
     let location = page.location();
     assert!(location.starts_with("/r/book_prices/import/"), "{location}");
-    let result = site.post(&location.replace("/preview", "/confirm"), &root, &[]).await;
+    let result = site
+        .post(&location.replace("/preview", "/confirm"), &root, &[])
+        .await;
     assert!(result.has("1 updated"), "{}", result.text);
-    assert_eq!(site.books()[1], ("9780000000002".into(), "Emma".into(), "9".into()));
+    assert_eq!(
+        site.books()[1],
+        ("9780000000002".into(), "Emma".into(), "9".into())
+    );
 }
 
 #[tokio::test]
@@ -437,7 +572,15 @@ async fn skip_confirm_imports_straight_away() {
     let root = site.login("root").await;
     let form = site.get("/r/book/import", Some(&root)).await;
     assert!(form.has(r#"id="import-submit">Import</button>"#));
-    let page = site.upload("/r/book/import", &root, &[], "new-books.csv", NEW_BOOKS.as_bytes()).await;
+    let page = site
+        .upload(
+            "/r/book/import",
+            &root,
+            &[],
+            "new-books.csv",
+            NEW_BOOKS.as_bytes(),
+        )
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert!(page.has("1 new, 1 updated, 1 skipped"));
     assert_eq!(site.books().len(), 4);
@@ -451,8 +594,15 @@ async fn custom_form_fields_reach_the_hooks_with_the_user_and_file() {
     #[derive(Default)]
     struct Seen(Mutex<Vec<(bool, BTreeMap<String, String>)>>);
     impl rowport::Hooks for Seen {
-        fn before_import(&self, _headers: &[String], ctx: &rowport::Context) -> Result<(), rowport::HookError> {
-            self.0.lock().unwrap().push((ctx.dry_run, ctx.extra.clone()));
+        fn before_import(
+            &self,
+            _headers: &[String],
+            ctx: &rowport::Context,
+        ) -> Result<(), rowport::HookError> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((ctx.dry_run, ctx.extra.clone()));
             Ok(())
         }
     }
@@ -466,16 +616,26 @@ async fn custom_form_fields_reach_the_hooks_with_the_user_and_file() {
     let form = site.get("/r/book/import", Some(&root)).await;
     assert!(form.has(r#"<label for="extra-batch">Batch</label>"#));
     let page = site
-        .upload("/r/book/import", &root, &[("batch", "spring")], "new-books.csv", NEW_BOOKS.as_bytes())
+        .upload(
+            "/r/book/import",
+            &root,
+            &[("batch", "spring")],
+            "new-books.csv",
+            NEW_BOOKS.as_bytes(),
+        )
         .await;
-    site.post(&page.location().replace("/preview", "/confirm"), &root, &[]).await;
+    site.post(&page.location().replace("/preview", "/confirm"), &root, &[])
+        .await;
     let seen = seen.0.lock().unwrap();
     assert_eq!(seen.len(), 2, "the dry run and the import");
     for (i, (dry_run, extra)) in seen.iter().enumerate() {
         assert_eq!(*dry_run, i == 0);
         assert_eq!(extra.get("batch").map(String::as_str), Some("spring"));
         assert_eq!(extra.get("user").map(String::as_str), Some("root"));
-        assert_eq!(extra.get("file_name").map(String::as_str), Some("new-books.csv"));
+        assert_eq!(
+            extra.get("file_name").map(String::as_str),
+            Some("new-books.csv")
+        );
     }
 }
 
@@ -484,7 +644,9 @@ async fn a_long_import_runs_in_the_background_with_progress_and_a_result() {
     let site = Site::with("background_rows = 1", |a| a);
     let root = site.login("root").await;
     let preview = preview_of(&site, &root, NEW_BOOKS).await;
-    let page = site.post(&preview.replace("/preview", "/confirm"), &root, &[]).await;
+    let page = site
+        .post(&preview.replace("/preview", "/confirm"), &root, &[])
+        .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
     let job = page.location();
     assert!(job.starts_with("/jobs/"), "{job}");
@@ -507,19 +669,27 @@ async fn a_long_import_runs_in_the_background_with_progress_and_a_result() {
     assert!(result.has("1 new, 1 updated, 1 skipped"));
     assert_eq!(site.books().len(), 4);
     let other = site.login("importer").await;
-    assert_eq!(site.get(&job, Some(&other)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        site.get(&job, Some(&other)).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn templates_are_overridable_from_a_folder() {
-    let site = Site::with("templates = \"tpl\"", |a| a);
-    std::fs::create_dir(site.dir.path().join("tpl")).unwrap();
-    std::fs::write(
-        site.dir.path().join("tpl/index.html"),
-        "{% extends \"base.html\" %}{% block content %}<p id=\"custom\">Our books: {{ resources|length }}</p>{% endblock %}",
-    )
-    .unwrap();
+    let site = Site::with_files(
+        "templates = \"tpl\"",
+        &[(
+            "tpl/index.html",
+            "{% extends \"base.html\" %}{% block content %}<p id=\"custom\">Our books: {{ resources|length }}</p>{% endblock %}",
+        )],
+        |a| a,
+    );
     let root = site.login("root").await;
     let page = site.get("/", Some(&root)).await;
-    assert!(page.has(r#"<p id="custom">Our books: 3</p>"#), "{}", page.text);
+    assert!(
+        page.has(r#"<p id="custom">Our books: 3</p>"#),
+        "{}",
+        page.text
+    );
 }

@@ -11,7 +11,7 @@ use rowport::result::RowResult;
 use rowport::{RowError, RowOutcome, RowSink};
 
 use super::port::{
-    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewSink, PreviewSummary,
+    AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewRow, PreviewSink, PreviewSummary,
     SessionInfo, UploadMeta, UserInfo,
 };
 use crate::state::{
@@ -216,7 +216,9 @@ impl AdminState for StateAdapter {
     }
 
     fn preview_sink<'a>(&'a self, token: &str) -> Result<Box<dyn PreviewSink + 'a>, PortError> {
-        Ok(Box::new(Sink(self.store.preview_sink(token).map_err(port)?)))
+        Ok(Box::new(Sink(
+            self.store.preview_sink(token).map_err(port)?,
+        )))
     }
 
     fn preview_rows(
@@ -225,13 +227,16 @@ impl AdminState for StateAdapter {
         outcome: Option<RowOutcome>,
         offset: u64,
         limit: usize,
-    ) -> Result<(Vec<(RowResult, Vec<RowError>)>, u64), PortError> {
+    ) -> Result<(Vec<PreviewRow>, u64), PortError> {
         let page = self
             .store
             .preview_page(token, outcome, offset, limit as u64)
             .map_err(port)?;
         Ok((
-            page.rows.into_iter().map(|r| (r.result, r.errors)).collect(),
+            page.rows
+                .into_iter()
+                .map(|r| (r.result, r.errors))
+                .collect(),
             page.matching,
         ))
     }
@@ -249,7 +254,11 @@ impl AdminState for StateAdapter {
         ))
     }
 
-    fn set_mapping(&self, resource: &str, mapping: &BTreeMap<String, String>) -> Result<(), PortError> {
+    fn set_mapping(
+        &self,
+        resource: &str,
+        mapping: &BTreeMap<String, String>,
+    ) -> Result<(), PortError> {
         let columns: Vec<MappedColumn> = mapping
             .iter()
             .map(|(file_column, field)| MappedColumn {

@@ -139,6 +139,9 @@ pub struct JobInfo {
     pub error: Option<String>,
 }
 
+/// One stored preview row: its outcome and diff, and its errors.
+pub type PreviewRow = (RowResult, Vec<RowError>);
+
 /// A sink that stores a dry run's rows for paging.
 pub trait PreviewSink: RowSink {
     /// Completes the stored rows with the dry run's summary.
@@ -182,7 +185,7 @@ pub trait AdminState: Send + Sync + 'static {
         outcome: Option<RowOutcome>,
         offset: u64,
         limit: usize,
-    ) -> Result<(Vec<(RowResult, Vec<RowError>)>, u64), PortError>;
+    ) -> Result<(Vec<PreviewRow>, u64), PortError>;
     /// The column mapping remembered for `resource`.
     fn mapping(&self, resource: &str) -> Result<Option<BTreeMap<String, String>>, PortError>;
     /// Remembers a column mapping for `resource`.

@@ -530,6 +530,10 @@ pub(crate) async fn change_list(
             .page(&loaded.schema, &q, (page - 1) * size as u64, size)
             .map_err(|e| e.message)?;
         let mut filters = Vec::new();
+        // A filter helps where values repeat: fewer distinct values than rows, and few.
+        let all_rows = browser
+            .row_count(&loaded.schema.name)
+            .map_err(|e| e.message)?;
         for column in &loaded.schema.columns {
             if column.primary_key {
                 continue;
@@ -545,7 +549,7 @@ pub(crate) async fn change_list(
                 .distinct(&loaded.schema.name, &column.name, 8)
                 .map_err(|e| e.message)?
             {
-                if values.len() < 2 {
+                if values.len() < 2 || values.len() as u64 >= all_rows {
                     continue;
                 }
                 let chosen = q
@@ -1825,12 +1829,15 @@ fn title_case(name: &str) -> String {
         .join(" ")
 }
 
+/// A resource and its export fields (name, label).
+type ExportChoice = (String, Vec<(String, String)>);
+
 /// Export resources over the same table that the user may export.
 fn export_siblings(
     admin: &Admin,
     user: &UserInfo,
     name: &str,
-) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+) -> Result<Vec<ExportChoice>, String> {
     let mut store = rowport_sql::connect(&admin.database_url, false).map_err(|e| e.message)?;
     let this = admin
         .config

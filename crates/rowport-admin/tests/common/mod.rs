@@ -73,7 +73,21 @@ impl Site {
 
     /// A site whose `[admin]` table has `admin_extra`, and whose Admin `adjust` may change.
     pub fn with(admin_extra: &str, adjust: impl FnOnce(Admin) -> Admin) -> Site {
+        Site::with_files(admin_extra, &[], adjust)
+    }
+
+    /// [`Site::with`], writing `files` (path relative to the config's folder, text) first.
+    pub fn with_files(
+        admin_extra: &str,
+        files: &[(&str, &str)],
+        adjust: impl FnOnce(Admin) -> Admin,
+    ) -> Site {
         let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         let conn = rusqlite::Connection::open(dir.path().join("books.db")).unwrap();
         conn.execute_batch(SCHEMA).unwrap();
         drop(conn);
@@ -81,7 +95,8 @@ impl Site {
         std::fs::write(&path, config_text(admin_extra)).unwrap();
         let config = Config::load(&path).unwrap();
         let clock = Arc::new(ManualClock::new());
-        let store = StateStore::open_with_clock(&state_config(&config).unwrap(), clock.clone()).unwrap();
+        let store =
+            StateStore::open_with_clock(&state_config(&config).unwrap(), clock.clone()).unwrap();
         store.add_user("root", PASSWORD, true).unwrap();
         store.add_user("viewer", PASSWORD, false).unwrap();
         store.grant("viewer", "book", &[Permission::View]).unwrap();
@@ -115,10 +130,16 @@ impl Site {
         let mut stmt = db
             .prepare("SELECT isbn, name, CAST(price AS TEXT) FROM book ORDER BY isbn")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        stmt.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
     }
 
     pub async fn send(&self, request: Request<Body>) -> Page {
@@ -180,7 +201,10 @@ impl Site {
         }
         for (k, v) in fields {
             body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
             );
         }
         body.extend_from_slice(
@@ -259,7 +283,13 @@ impl Page {
     async fn from(response: Response<Body>) -> Page {
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         Page {
             status,

@@ -32,9 +32,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
     let config = super::load_config(&global)?;
     let url = super::database_url(&global, &config);
     let state_settings = state_config(&config).map_err(|e| Failure::usage(e.0))?;
-    let store = StateStore::open(&state_settings).map_err(|e| {
-        Failure::new(ExitCode::Io, format!("cannot open the admin's state: {e}"))
-    })?;
+    let store = StateStore::open(&state_settings)
+        .map_err(|e| Failure::new(ExitCode::Io, format!("cannot open the admin's state: {e}")))?;
     if args.demo {
         let password = super::user::made_up_password();
         let existed = store
@@ -50,17 +49,20 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
         eprintln!("demo admin: user \"admin\", password {password} (shown once)");
     }
     let adapter = Arc::new(StateAdapter::new(store));
-    let admin = Admin::new(config, &url, adapter.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+    let admin =
+        Admin::new(config, &url, adapter.clone()).map_err(|e| Failure::usage(e.to_string()))?;
     let app = router(admin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(ExitCode::Io, format!("cannot start the server: {e}")))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&args.addr).await.map_err(|e| {
-            Failure::new(ExitCode::Io, format!("cannot listen on {}: {e}", args.addr))
-                .hint("pass another address with --addr 127.0.0.1:8001")
-        })?;
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .map_err(|e| {
+                Failure::new(ExitCode::Io, format!("cannot listen on {}: {e}", args.addr))
+                    .hint("pass another address with --addr 127.0.0.1:8001")
+            })?;
         let shown = listener
             .local_addr()
             .map(|a| a.to_string())

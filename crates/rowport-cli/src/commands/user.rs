@@ -18,10 +18,9 @@ pub fn run(global: &GlobalArgs, command: UserCommand) -> Result<ExitCode> {
         UserCommand::Add(args) => {
             let (password, made_up) = if args.password_stdin {
                 let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .map_err(|e| Failure::new(ExitCode::Io, format!("cannot read standard input: {e}")))?;
+                std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+                    Failure::new(ExitCode::Io, format!("cannot read standard input: {e}"))
+                })?;
                 let password = line.trim_end_matches(['\r', '\n']).to_owned();
                 if password.is_empty() {
                     return Err(Failure::usage("the password on standard input is empty").into());
@@ -48,7 +47,9 @@ pub fn run(global: &GlobalArgs, command: UserCommand) -> Result<ExitCode> {
         UserCommand::Grant(args) => {
             let permissions = Permission::parse_list(&args.permissions).map_err(failure)?;
             let mut store_db = rowport_sql::connect(&super::database_url(global, &config), false)?;
-            let known = config.resource_names(store_db.as_mut()).map_err(Failure::from)?;
+            let known = config
+                .resource_names(store_db.as_mut())
+                .map_err(Failure::from)?;
             if !known.contains(&args.resource) {
                 let mut f = Failure::usage(format!("there is no resource \"{}\"", args.resource));
                 if let Some(close) = rowport::config::closest(&args.resource, &known) {
