@@ -165,7 +165,51 @@ fn folder_files(env: &Env) -> usize {
 }
 
 fn upload_rows(env: &Env) -> usize {
-    env.count("rowport_uploads") as usize
+    let chunks = env.count("rowport_upload_chunks");
+    let rows = env.count("rowport_uploads") as usize;
+    assert!(
+        chunks <= rows as u64,
+        "{chunks} chunks for {rows} small uploads: a refused upload left chunks behind"
+    );
+    rows
+}
+
+/// Bytes that differ from chunk to chunk, so that a chunk out of order shows.
+fn patterned(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i / 4096) as u8)
+        .collect()
+}
+
+/// Uploads of several chunks stream in and read back whole; one over the limit leaves no
+/// chunk behind.
+fn large_uploads_behave(env: &mut Env, stored: &dyn Fn(&Env) -> usize) {
+    env.config.max_upload_bytes = 3 << 20;
+    let store = env.open();
+    let data = patterned((5 << 20) / 2);
+    let upload = store.put_upload(&new_upload(), &mut &data[..]).unwrap();
+    assert_eq!(upload.size, data.len() as u64);
+    assert!(
+        read_all(&env.open(), &upload.token) == data,
+        "the bytes read back differ"
+    );
+    let before = stored(env);
+    let too_big = patterned((3 << 20) + 1);
+    let err = store
+        .put_upload(&new_upload(), &mut &too_big[..])
+        .unwrap_err();
+    assert!(matches!(err, StateError::UploadTooLarge { .. }), "{err:?}");
+    assert_eq!(stored(env), before, "the refused upload left pieces behind");
+    let empty = store.put_upload(&new_upload(), &mut &b""[..]).unwrap();
+    assert_eq!(read_all(&store, &empty.token), b"");
+}
+
+fn chunk_rows(env: &Env) -> usize {
+    env.count("rowport_upload_chunks") as usize
+}
+
+fn redis_keys(env: &Env) -> usize {
+    env.redis_keys().len()
 }
 
 fn redis_upload_keys(env: &Env) -> usize {
@@ -310,6 +354,13 @@ backend_tests! {
         assert_eq!(folder_files(&env), 0, "database uploads wrote files");
     }
 
+    /// Uploads of several megabytes go to the database in chunks.
+    fn large_uploads_in_the_database(backend) {
+        let mut env = Env::new(backend, SessionStorage::Database, UploadStorage::Database);
+        large_uploads_behave(&mut env, &chunk_rows);
+        assert_eq!(chunk_rows(&env), 3, "2.5 MiB is three chunks of 1 MiB");
+    }
+
     /// A preview of 10,000 rows pages by offset, with and without an outcome filter, on
     /// any instance.
     fn preview_pages(backend) {
@@ -350,6 +401,10 @@ fn sessions_behave(env: &Env) {
     assert!(rowport_admin::state::is_token(&session.id));
     assert!(rowport_admin::state::is_token(&session.csrf_token));
     assert_ne!(session.id, session.csrf_token);
+    assert!(session.csrf_matches(&session.csrf_token.clone()));
+    assert!(!session.csrf_matches(&session.id));
+    assert!(!session.csrf_matches(""));
+    assert!(!session.csrf_matches(&session.csrf_token[..63]));
     assert_eq!(
         (session.expires - session.created).num_seconds(),
         env.config.session_ttl_secs as i64
@@ -468,7 +523,7 @@ fn row(n: u64) -> (RowResult, Vec<RowError>) {
         RowOutcome::Update => vec![Change {
             column: "title".to_owned(),
             old: format!("old {n}"),
-            new: format!("new {n} «ü»"),
+            new: format!("new {n} «ü»\t\\N \\ \r\n"),
         }],
         _ => Vec::new(),
     };
@@ -767,6 +822,14 @@ redis_test! {
         // Redis expires keys by its own clock, so the window is not moved here.
         login_limits_behave(&env, false);
         assert_eq!(env.count("rowport_login_failures"), 0);
+    }
+}
+
+redis_test! {
+    /// Uploads of several megabytes stream into Redis.
+    fn large_uploads_in_redis() {
+        let mut env = Env::new(Backend::Sqlite, SessionStorage::Database, UploadStorage::Redis);
+        large_uploads_behave(&mut env, &redis_keys);
     }
 }
 

@@ -139,7 +139,6 @@ pub struct Scan {
     pub order_by: Vec<String>,
 }
 
-/// Why a store call failed.
 /// A condition on one column of a table: a relation's lookup narrowed by a filter, an
 /// export narrowed by `--where`. Conditions in a list all hold (AND).
 #[derive(Debug, Clone, PartialEq)]
@@ -186,6 +185,7 @@ pub enum CompareOp {
     Ge,
 }
 
+/// Why a store call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StoreError {

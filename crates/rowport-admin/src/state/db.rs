@@ -16,7 +16,6 @@ pub(crate) enum P<'a> {
     T(&'a str),
     B(&'a [u8]),
     NullT,
-    NullB,
 }
 
 impl<'a> P<'a> {
@@ -97,6 +96,11 @@ pub(crate) trait Conn {
     fn query(&mut self, sql: &str, params: &[P<'_>]) -> Result<Vec<Vec<V>>, StateError>;
     /// Runs statements without parameters (separated by `;`).
     fn batch(&mut self, sql: &str) -> Result<(), StateError>;
+    /// Loads rows into `table (columns)` in one stream where the database has one
+    /// (PostgreSQL's COPY); false when it has none and the caller must INSERT.
+    fn copy_in(&mut self, _target: &str, _rows: &[Vec<Option<&str>>]) -> Result<bool, StateError> {
+        Ok(false)
+    }
 }
 
 impl dyn Conn + '_ {
@@ -143,7 +147,7 @@ fn sqlite_params<'p>(params: &'p [P<'p>]) -> Vec<rusqlite::types::ToSqlOutput<'p
             P::I(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             P::T(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
             P::B(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            P::NullT | P::NullB => ToSqlOutput::Borrowed(ValueRef::Null),
+            P::NullT => ToSqlOutput::Borrowed(ValueRef::Null),
         })
         .collect()
 }
@@ -209,6 +213,9 @@ impl Conn for SqliteConn<'_> {
 // ---------------------------------------------------------------------------------------
 // PostgreSQL
 
+/// PostgreSQL connections kept open between units of work.
+const MAX_IDLE: usize = 8;
+
 struct PgConn<'a> {
     client: Option<postgres::Client>,
     db: &'a Db,
@@ -217,8 +224,10 @@ struct PgConn<'a> {
 impl Drop for PgConn<'_> {
     fn drop(&mut self) {
         if let (Some(client), Inner::Postgres { idle, .. }) = (self.client.take(), &self.db.inner) {
-            if !client.is_closed() {
-                lock(idle).push(client);
+            let mut idle = lock(idle);
+            // Keep a few connections for the next requests; close the rest.
+            if !client.is_closed() && idle.len() < MAX_IDLE {
+                idle.push(client);
             }
         }
     }
@@ -240,7 +249,6 @@ fn pg_placeholders(sql: &str) -> String {
     out
 }
 
-static PG_NULL_B: Option<&[u8]> = None;
 static PG_NULL_T: Option<&str> = None;
 
 fn pg_params<'p>(params: &'p [P<'p>]) -> Vec<&'p (dyn postgres::types::ToSql + Sync)> {
@@ -251,7 +259,6 @@ fn pg_params<'p>(params: &'p [P<'p>]) -> Vec<&'p (dyn postgres::types::ToSql + S
                 P::I(i) => i,
                 P::T(t) => t,
                 P::B(b) => b,
-                P::NullB => &PG_NULL_B,
                 P::NullT => &PG_NULL_T,
             }
         })
@@ -328,6 +335,47 @@ impl Conn for PgConn<'_> {
             .batch_execute(sql)
             .map_err(|e| db_error("the state database refused a statement", pg_reason(&e)))
     }
+
+    fn copy_in(&mut self, target: &str, rows: &[Vec<Option<&str>>]) -> Result<bool, StateError> {
+        use std::io::Write;
+        let mut text = String::new();
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    text.push('\t');
+                }
+                match value {
+                    None => text.push_str("\\N"),
+                    Some(v) => copy_escape(v, &mut text),
+                }
+            }
+            text.push('\n');
+        }
+        let refused =
+            |e: postgres::Error| db_error("the state database refused a COPY", pg_reason(&e));
+        let mut writer = self
+            .client()
+            .copy_in(&format!("COPY {target} FROM STDIN"))
+            .map_err(refused)?;
+        writer
+            .write_all(text.as_bytes())
+            .map_err(|e| db_error("the state database refused a COPY", e))?;
+        writer.finish().map_err(refused)?;
+        Ok(true)
+    }
+}
+
+/// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_escape(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
 }
 
 fn pg_reason(e: &postgres::Error) -> String {
@@ -353,7 +401,7 @@ fn mysql_params(params: &[P<'_>]) -> mysql::Params {
                 P::I(i) => mysql::Value::Int(*i),
                 P::T(t) => mysql::Value::Bytes(t.as_bytes().to_vec()),
                 P::B(b) => mysql::Value::Bytes(b.to_vec()),
-                P::NullT | P::NullB => mysql::Value::NULL,
+                P::NullT => mysql::Value::NULL,
             })
             .collect(),
     )

@@ -68,12 +68,25 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             user_name {key} NOT NULL,
             size BIGINT NOT NULL,
             storage {short} NOT NULL,
-            data {blob},
             created BIGINT NOT NULL,
             expires BIGINT NOT NULL
         )",
     ),
     Stmt::Index("rowport_uploads_expires", "rowport_uploads", "expires"),
+    Stmt::Table(
+        "CREATE TABLE rowport_upload_chunks (
+            token {key} NOT NULL,
+            n BIGINT NOT NULL,
+            data {blob} NOT NULL,
+            created BIGINT NOT NULL,
+            PRIMARY KEY (token, n)
+        )",
+    ),
+    Stmt::Index(
+        "rowport_upload_chunks_created",
+        "rowport_upload_chunks",
+        "created",
+    ),
     Stmt::Table(
         "CREATE TABLE rowport_previews (
             token {key} NOT NULL PRIMARY KEY,

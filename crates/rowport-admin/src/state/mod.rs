@@ -278,7 +278,8 @@ pub struct SweepReport {
     pub sessions: u64,
     /// Login failures older than the window.
     pub login_failures: u64,
-    /// Files in the upload folder that no upload owns (left by a crash), older than the TTL.
+    /// Pieces of uploads cut off by a crash (files of the upload folder, chunks in the
+    /// database) that no upload owns and that are older than the TTL.
     pub stray_files: u64,
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rowport::result::{Change, RowError, RowOutcome, RowResult, RowSink, Totals};
 use serde::{Deserialize, Serialize};
 
-use super::db::{Conn, P, V};
+use super::db::{Conn, Kind, P, V};
 use super::{secret, time, StateError, StateStore, SweepReport};
 
 /// Rows buffered before they are written (in one transaction).
@@ -223,6 +223,9 @@ impl PreviewSink<'_> {
         let token = self.token.clone();
         let pending = std::mem::take(&mut self.pending);
         self.store.db.transaction(|conn| {
+            if conn.kind() == Kind::Postgres {
+                return insert_rows(conn, &token, &pending);
+            }
             for chunk in pending.chunks(ROWS_PER_STATEMENT) {
                 insert_rows(conn, &token, chunk)?;
             }
@@ -266,6 +269,32 @@ impl PreviewSink<'_> {
 }
 
 fn insert_rows(conn: &mut dyn Conn, token: &str, rows: &[Pending]) -> Result<(), StateError> {
+    let numbers: Vec<[String; 3]> = rows
+        .iter()
+        .map(|r| [r.seq.to_string(), r.oseq.to_string(), r.row_no.to_string()])
+        .collect();
+    let copied: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .zip(&numbers)
+        .map(|(r, n)| {
+            vec![
+                Some(token),
+                Some(n[0].as_str()),
+                Some(outcome_str(r.outcome)),
+                Some(n[1].as_str()),
+                Some(n[2].as_str()),
+                r.key.as_deref(),
+                Some(r.changes.as_str()),
+                Some(r.errors.as_str()),
+            ]
+        })
+        .collect();
+    if conn.copy_in(
+        "rowport_preview_rows (token, seq, outcome, oseq, row_no, record_key, changes, errors)",
+        &copied,
+    )? {
+        return Ok(());
+    }
     let mut sql = String::from(
         "INSERT INTO rowport_preview_rows (token, seq, outcome, oseq, row_no, record_key, changes, errors) VALUES ",
     );
@@ -400,7 +429,9 @@ impl StateStore {
         })
     }
 
-    /// A page of a preview: `limit` rows from `offset`, of every outcome or of one.
+    /// A page of a preview: `limit` rows (at most 10,000) from `offset`, of every outcome
+    /// or of one. Offsets count rows of the filter's outcome, so page `k` of the invalid
+    /// rows starts at `k * limit`; any page costs the same, however deep.
     pub fn preview_page(
         &self,
         token: &str,

@@ -24,6 +24,15 @@ pub struct Session {
     pub expires: DateTime<Utc>,
 }
 
+impl Session {
+    /// Whether `token` (from a submitted form) is this session's CSRF token, compared in
+    /// constant time so the comparison does not leak how much of it matched.
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        let (a, b) = (self.csrf_token.as_bytes(), token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
 /// Whether a login may be attempted now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginCheck {

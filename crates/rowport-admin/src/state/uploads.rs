@@ -100,16 +100,40 @@ fn base_name(name: &str) -> String {
     }
 }
 
-/// Reads all of `data` into memory, refusing more than `limit` bytes.
-fn read_limited(data: &mut dyn Read, limit: u64) -> Result<Vec<u8>, StateError> {
-    let mut bytes = Vec::new();
-    data.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| StateError::Io(format!("reading the upload failed: {e}")))?;
-    if bytes.len() as u64 > limit {
-        return Err(StateError::UploadTooLarge { limit });
+/// Bytes per stored chunk of an upload in the database or Redis: well under MySQL's
+/// smallest usual `max_allowed_packet`, and what is held in memory at a time.
+const CHUNK: usize = 1 << 20;
+
+/// Fills `buf` from `data` as far as it goes; the bytes read (fewer only at the end).
+fn read_chunk(data: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StateError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match data.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StateError::Io(format!("reading the upload failed: {e}"))),
+        }
     }
-    Ok(bytes)
+    Ok(filled)
+}
+
+/// A temporary file (deleted when closed) that a stored upload is copied into, so that it
+/// can be read and sought without holding it in memory.
+fn spool() -> Result<File, StateError> {
+    tempfile::tempfile()
+        .map_err(|e| StateError::Io(format!("cannot make a temporary file for the upload: {e}")))
+}
+
+fn spool_write(file: &mut File, bytes: &[u8]) -> Result<(), StateError> {
+    file.write_all(bytes)
+        .map_err(|e| StateError::Io(format!("cannot copy the upload to a temporary file: {e}")))
+}
+
+fn spool_rewind(mut file: File) -> Result<UploadReader, StateError> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| StateError::Io(format!("cannot read the upload's temporary file: {e}")))?;
+    Ok(UploadReader::File(file))
 }
 
 /// Streams `data` into `file`, refusing more than `limit` bytes; the size written.
@@ -212,35 +236,98 @@ impl StateStore {
                         return Err(e);
                     }
                 }
-                if let Err(e) = self.insert_upload(&upload, "folder", None, now, expires) {
+                if let Err(e) = self.insert_upload(&upload, "folder", now, expires) {
                     let _ = fs::remove_file(&path);
                     return Err(e);
                 }
             }
             UploadStorage::Database => {
-                let bytes = read_limited(data, limit)?;
-                upload.size = bytes.len() as u64;
-                self.insert_upload(&upload, "database", Some(&bytes), now, expires)?;
+                // Chunks first, the upload's row last: the upload exists only once whole.
+                // No transaction: a slow upload must not hold SQLite's write lock.
+                match self.put_chunks(&token, data, limit, now) {
+                    Ok(size) => upload.size = size,
+                    Err(e) => {
+                        self.delete_chunks(&token)?;
+                        return Err(e);
+                    }
+                }
+                if let Err(e) = self.insert_upload(&upload, "database", now, expires) {
+                    self.delete_chunks(&token)?;
+                    return Err(e);
+                }
             }
             UploadStorage::Redis => {
-                let bytes = read_limited(data, limit)?;
-                upload.size = bytes.len() as u64;
                 let redis = self.redis()?;
-                let meta_json = serde_json::to_string(&upload)
-                    .map_err(|e| StateError::Redis(format!("cannot encode an upload: {e}")))?;
+                let part_key = redis.key(&format!("upload:{token}:part"));
                 let data_key = redis.key(&format!("upload:{token}:data"));
                 let meta_key = redis.key(&format!("upload:{token}:meta"));
                 let ttl = ttl.max(1);
+                let streamed = (|| {
+                    let mut buf = vec![0u8; CHUNK];
+                    let mut size: u64 = 0;
+                    loop {
+                        let want = usize::try_from((limit - size).saturating_add(1))
+                            .unwrap_or(CHUNK)
+                            .min(CHUNK);
+                        let n = read_chunk(data, &mut buf[..want])?;
+                        if n == 0 {
+                            break;
+                        }
+                        size += n as u64;
+                        if size > limit {
+                            return Err(StateError::UploadTooLarge { limit });
+                        }
+                        // The part key expires too, so a crash leaves nothing for long.
+                        redis.run::<()>(|| {
+                            let mut pipe = redis::pipe();
+                            pipe.atomic()
+                                .cmd("APPEND")
+                                .arg(&part_key)
+                                .arg(&buf[..n])
+                                .ignore()
+                                .cmd("PEXPIRE")
+                                .arg(&part_key)
+                                .arg(ttl)
+                                .ignore();
+                            RedisCall::Pipe(pipe)
+                        })?;
+                        if n < want {
+                            break;
+                        }
+                    }
+                    Ok(size)
+                })();
+                match streamed {
+                    Ok(size) => upload.size = size,
+                    Err(e) => {
+                        redis.run::<()>(|| RedisCall::Cmd(cmd("DEL").arg(&part_key).clone()))?;
+                        return Err(e);
+                    }
+                }
+                let meta_json = serde_json::to_string(&upload)
+                    .map_err(|e| StateError::Redis(format!("cannot encode an upload: {e}")))?;
+                let empty = upload.size == 0;
                 redis.run::<()>(|| {
                     let mut pipe = redis::pipe();
-                    pipe.atomic()
-                        .cmd("SET")
-                        .arg(&data_key)
-                        .arg(&bytes[..])
-                        .arg("PX")
-                        .arg(ttl)
-                        .ignore()
-                        .cmd("SET")
+                    pipe.atomic();
+                    if empty {
+                        pipe.cmd("SET")
+                            .arg(&data_key)
+                            .arg("")
+                            .arg("PX")
+                            .arg(ttl)
+                            .ignore();
+                    } else {
+                        pipe.cmd("RENAME")
+                            .arg(&part_key)
+                            .arg(&data_key)
+                            .ignore()
+                            .cmd("PEXPIRE")
+                            .arg(&data_key)
+                            .arg(ttl)
+                            .ignore();
+                    }
+                    pipe.cmd("SET")
                         .arg(&meta_key)
                         .arg(&meta_json)
                         .arg("PX")
@@ -257,14 +344,13 @@ impl StateStore {
         &self,
         upload: &Upload,
         storage: &str,
-        data: Option<&[u8]>,
         now: i64,
         expires: i64,
     ) -> Result<(), StateError> {
         let mut conn = self.db.conn()?;
         let size = i64::try_from(upload.size).unwrap_or(i64::MAX);
         conn.exec(
-            "INSERT INTO rowport_uploads (token, resource, file_name, format, user_name, size, storage, data, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rowport_uploads (token, resource, file_name, format, user_name, size, storage, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             &[
                 P::T(&upload.token),
                 P::T(&upload.resource),
@@ -273,10 +359,55 @@ impl StateStore {
                 P::T(&upload.user),
                 P::I(size),
                 P::T(storage),
-                data.map_or(P::NullB, P::B),
                 P::I(now),
                 P::I(expires),
             ],
+        )?;
+        Ok(())
+    }
+
+    /// Streams `data` into chunk rows; the size.
+    fn put_chunks(
+        &self,
+        token: &str,
+        data: &mut dyn Read,
+        limit: u64,
+        now: i64,
+    ) -> Result<u64, StateError> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut size: u64 = 0;
+        let mut n: i64 = 0;
+        loop {
+            // Never read more than one byte past the limit.
+            let want = usize::try_from((limit - size).saturating_add(1))
+                .unwrap_or(CHUNK)
+                .min(CHUNK);
+            let len = read_chunk(data, &mut buf[..want])?;
+            if len == 0 {
+                break;
+            }
+            size += len as u64;
+            if size > limit {
+                return Err(StateError::UploadTooLarge { limit });
+            }
+            let mut conn = self.db.conn()?;
+            conn.exec(
+                "INSERT INTO rowport_upload_chunks (token, n, data, created) VALUES (?, ?, ?, ?)",
+                &[P::T(token), P::I(n), P::B(&buf[..len]), P::I(now)],
+            )?;
+            n += 1;
+            if len < want {
+                break;
+            }
+        }
+        Ok(size)
+    }
+
+    fn delete_chunks(&self, token: &str) -> Result<(), StateError> {
+        let mut conn = self.db.conn()?;
+        conn.exec(
+            "DELETE FROM rowport_upload_chunks WHERE token = ?",
+            &[P::T(token)],
         )?;
         Ok(())
     }
@@ -331,22 +462,56 @@ impl StateStore {
                 }
             }
             UploadStorage::Database => {
-                let mut conn = self.db.conn()?;
-                let row = conn
-                    .first(
-                        "SELECT data FROM rowport_uploads WHERE token = ?",
-                        &[P::T(token)],
-                    )?
-                    .ok_or(StateError::UploadNotFound)?;
-                let data = row.into_iter().next().unwrap_or(V::Null).bytes();
-                UploadReader::Memory(Cursor::new(data))
+                let mut file = spool()?;
+                let mut next: i64 = 0;
+                loop {
+                    let rows = {
+                        let mut conn = self.db.conn()?;
+                        conn.query(
+                            "SELECT n, data FROM rowport_upload_chunks WHERE token = ? AND n >= ? ORDER BY n LIMIT 8",
+                            &[P::T(token), P::I(next)],
+                        )?
+                    };
+                    if rows.is_empty() {
+                        break;
+                    }
+                    for row in rows {
+                        let mut it = row.into_iter();
+                        let n = it.next().unwrap_or(V::Null).i64();
+                        if n != next {
+                            // A chunk is missing: the upload was removed while being read.
+                            return Err(StateError::UploadNotFound);
+                        }
+                        spool_write(&mut file, &it.next().unwrap_or(V::Null).bytes())?;
+                        next += 1;
+                    }
+                }
+                if i64::try_from(upload.size).unwrap_or(i64::MAX) > 0 && next == 0 {
+                    return Err(StateError::UploadNotFound);
+                }
+                spool_rewind(file)?
             }
             UploadStorage::Redis => {
                 let redis = self.redis()?;
                 let key = redis.key(&format!("upload:{token}:data"));
-                let value: Option<Vec<u8>> =
-                    redis.run(|| RedisCall::Cmd(cmd("GET").arg(&key).clone()))?;
-                UploadReader::Memory(Cursor::new(value.ok_or(StateError::UploadNotFound)?))
+                let exists: bool = redis.run(|| RedisCall::Cmd(cmd("EXISTS").arg(&key).clone()))?;
+                if !exists {
+                    return Err(StateError::UploadNotFound);
+                }
+                let mut file = spool()?;
+                let mut start: usize = 0;
+                loop {
+                    let end = start + CHUNK - 1;
+                    let part: Vec<u8> = redis.run(|| {
+                        RedisCall::Cmd(cmd("GETRANGE").arg(&key).arg(start).arg(end).clone())
+                    })?;
+                    spool_write(&mut file, &part)?;
+                    if part.len() < CHUNK {
+                        break;
+                    }
+                    start += CHUNK;
+                }
+                spool_rewind(file)?
             }
         };
         Ok((upload, reader))
@@ -374,8 +539,15 @@ impl StateStore {
                 let redis = self.redis()?;
                 let data_key = redis.key(&format!("upload:{token}:data"));
                 let meta_key = redis.key(&format!("upload:{token}:meta"));
+                let part_key = redis.key(&format!("upload:{token}:part"));
                 redis.run::<()>(|| {
-                    RedisCall::Cmd(cmd("DEL").arg(&data_key).arg(&meta_key).clone())
+                    RedisCall::Cmd(
+                        cmd("DEL")
+                            .arg(&data_key)
+                            .arg(&meta_key)
+                            .arg(&part_key)
+                            .clone(),
+                    )
                 })?;
             }
         }
@@ -414,9 +586,19 @@ impl StateStore {
             drop(conn);
             if storage == "folder" && secret::is_token(&token) {
                 remove_if_present(&self.upload_path(&token))?;
+            } else {
+                self.delete_chunks(&token)?;
             }
             report.uploads += n;
         }
+        // Chunks of an upload cut off by a crash: no upload row, older than the TTL.
+        let ttl = secs_to_millis(self.config.upload_ttl_secs);
+        let mut conn = self.db.conn()?;
+        report.stray_files += conn.exec(
+            "DELETE FROM rowport_upload_chunks WHERE created <= ? AND token NOT IN (SELECT token FROM rowport_uploads)",
+            &[P::I(now.saturating_sub(ttl))],
+        )?;
+        drop(conn);
         if self.config.uploads == UploadStorage::Folder {
             report.stray_files += self.sweep_strays(now)?;
         }
