@@ -24,20 +24,31 @@ fn user_add_and_grant_store_the_user_and_permissions() {
     let sandbox = Sandbox::with_schema("CREATE TABLE book (id integer PRIMARY KEY, name text);");
     sandbox.write("rowport.toml", CONFIG);
     sandbox
-        .rowport_stdin(&["user", "add", "ada", "--password-stdin"], b"a long passphrase\n")
+        .rowport_stdin(
+            &["user", "add", "ada", "--password-stdin"],
+            b"a long passphrase\n",
+        )
         .success()
         .stderr_has_line("added user \"ada\"")
-        .stderr_has_line("hint: give permissions with `rowport user grant ada RESOURCE view,import,export`");
+        .stderr_has_line(
+            "hint: give permissions with `rowport user grant ada RESOURCE view,import,export`",
+        );
     sandbox
         .rowport(&["user", "grant", "ada", "book", "view,export"])
         .success()
         .stderr_has_line("granted view, export on \"book\" to \"ada\"");
     let store = state(&sandbox);
-    let ada = store.verify_login("ada", "a long passphrase").unwrap().expect("the password works");
+    let ada = store
+        .verify_login("ada", "a long passphrase")
+        .unwrap()
+        .expect("the password works");
     assert!(!ada.superuser);
     let perms = store.permissions(&ada, "book").unwrap();
     assert!(perms.view && perms.export && !perms.import);
-    assert!(sandbox.path("rowport-admin.db").is_file(), "the state sits beside rowport.toml");
+    assert!(
+        sandbox.path("rowport-admin.db").is_file(),
+        "the state sits beside rowport.toml"
+    );
 }
 
 #[test]
@@ -54,7 +65,10 @@ fn user_add_makes_up_a_password_and_shows_it_once() {
         .expect("a password line")
         .to_owned();
     assert_eq!(password.len(), 20);
-    let root = state(&sandbox).verify_login("root", &password).unwrap().unwrap();
+    let root = state(&sandbox)
+        .verify_login("root", &password)
+        .unwrap()
+        .unwrap();
     assert!(root.superuser);
 }
 
@@ -119,17 +133,31 @@ fn serve_demo_creates_the_demo_and_an_admin_and_answers() {
     }
     let addr = addr.expect("the address line");
     let password = password.expect("the password line");
-    let login = http(&addr, "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let home = http(&addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let login = http(
+        &addr,
+        "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let home = http(
+        &addr,
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     // The server is done with; stop the child this test started.
     let _ = child.kill();
     let _ = child.wait();
     assert!(login.starts_with("HTTP/1.1 200"), "{login}");
     assert!(login.contains("<h1>Log in</h1>"));
-    assert!(login.to_lowercase().contains("content-security-policy: default-src 'self'"));
+    assert!(login
+        .to_lowercase()
+        .contains("content-security-policy: default-src 'self'"));
     assert!(home.starts_with("HTTP/1.1 303"), "{home}");
     assert!(sandbox.path("rowport-demo/demo.db").is_file());
     let config = Config::load(&sandbox.path("rowport-demo/rowport.toml")).unwrap();
     let store = StateStore::open(&state_config(&config).unwrap()).unwrap();
-    assert!(store.verify_login("admin", &password).unwrap().unwrap().superuser);
+    assert!(
+        store
+            .verify_login("admin", &password)
+            .unwrap()
+            .unwrap()
+            .superuser
+    );
 }

@@ -208,9 +208,12 @@ impl Browser {
         let mut parts = Vec::new();
         let search = q.search.trim();
         if !search.is_empty() {
-            let like = match self.dialect() {
-                Dialect::Postgres => "ILIKE",
-                _ => "LIKE",
+            // MySQL's LIKE escapes with a backslash already, and '\' would be an
+            // unterminated literal there.
+            let (like, escape) = match self.dialect() {
+                Dialect::Postgres => ("ILIKE", " ESCAPE '\\'"),
+                Dialect::Sqlite => ("LIKE", " ESCAPE '\\'"),
+                Dialect::Mysql => ("LIKE", ""),
             };
             let pattern = format!(
                 "%{}%",
@@ -225,7 +228,7 @@ impl Browser {
                 .filter(|c| matches!(c.kind, ValueKind::Text) || c.primary_key)
                 .map(|c| {
                     params.push(pattern.clone());
-                    format!("{} {like} ? ESCAPE '\\'", self.text(&c.name))
+                    format!("{} {like} ?{escape}", self.text(&c.name))
                 })
                 .collect();
             if !columns.is_empty() {

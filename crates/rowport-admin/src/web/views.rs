@@ -259,6 +259,7 @@ fn safe_next(admin: &Admin, next: &str) -> String {
 pub(crate) async fn login(
     State(admin): App,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     RawForm(body): RawForm,
 ) -> Response {
     let form = pairs(&String::from_utf8_lossy(&body));
@@ -281,7 +282,7 @@ pub(crate) async fn login(
     }
     // Failures are counted per name and per address (the state store keeps both), so one
     // attacker cannot try one account without limit, nor many accounts from one place.
-    let address = client_address(&headers);
+    let address = client_address(&headers, &extensions);
     let a = admin.clone();
     let n = name.clone();
     let outcome = blocking(move || {
@@ -349,15 +350,19 @@ pub(crate) async fn login(
 
 /// The client's address for the login rate limit: the first `X-Forwarded-For` hop when a
 /// proxy sets it, else the peer address axum saw (when served with connect info).
-fn client_address(headers: &HeaderMap) -> String {
-    headers
+fn client_address(headers: &HeaderMap, extensions: &axum::http::Extensions) -> String {
+    let forwarded = headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
-        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()))
-        .unwrap_or("direct")
-        .trim()
-        .to_owned()
+        .or_else(|| headers.get("x-real-ip").and_then(|v| v.to_str().ok()));
+    if let Some(address) = forwarded {
+        return address.trim().to_owned();
+    }
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "direct".to_owned())
 }
 
 /// The session cookie's lifetime: the state store's session TTL (default 12 hours).

@@ -78,12 +78,16 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
                 let _ = tokio::task::spawn_blocking(move || s.store().sweep()).await;
             }
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| Failure::new(ExitCode::Io, format!("the server failed: {e}")))?;
+        // The peer address feeds the login rate limit's per-address count.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| Failure::new(ExitCode::Io, format!("the server failed: {e}")))?;
         Ok::<_, Failure>(())
     })?;
     Ok(ExitCode::Success)
