@@ -341,7 +341,12 @@ impl Store for SqliteStore {
         }
         // Every column of the table, so that a check names only known columns; those the
         // import does not fill are NULL, on which a CHECK passes.
-        let all: Vec<String> = self.describe(table)?.columns.into_iter().map(|c| c.name).collect();
+        let all: Vec<String> = self
+            .describe(table)?
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         let given: Vec<Option<usize>> = all
             .iter()
             .map(|c| columns.iter().position(|g| g == c))

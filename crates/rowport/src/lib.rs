@@ -23,11 +23,14 @@ pub mod widgets;
 
 pub use export::{export, ExportError, ExportOptions};
 pub use field::Field;
-pub use hooks::{Context, HookError, Hooks, NoHooks, RowData};
+pub use hooks::{Context, HookError, Hooks, NoHooks, Observer, RowData};
 pub use import::{import, import_into, ImportError, ImportOptions};
 pub use record::Record;
-pub use resource::{Resource, ResourceError, ResourceOptions};
-pub use result::{ImportResult, RowError, RowOutcome, RowSink, Totals};
+pub use resource::{DeleteRule, Resource, ResourceError, ResourceOptions};
+pub use result::{
+    ErrorRow, FailedRowsWriter, ImportResult, InvalidRow, RowError, RowOutcome, RowResult, RowSink,
+    Totals,
+};
 pub use rowport_formats::Cell;
 pub use store::{Store, StoreError};
 pub use value::{Value, ValueKind};

@@ -72,7 +72,9 @@ impl DeleteRule {
             Some(cell) => {
                 let text = cell.to_string();
                 let text = text.trim();
-                self.equals.iter().any(|e| e.trim().eq_ignore_ascii_case(text))
+                self.equals
+                    .iter()
+                    .any(|e| e.trim().eq_ignore_ascii_case(text))
             }
             None => false,
         }

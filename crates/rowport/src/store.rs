@@ -68,8 +68,16 @@ fn max_length_of(declared: &str) -> Option<usize> {
     let base = lower[..open].trim();
     let text_type = matches!(
         base,
-        "varchar" | "character varying" | "char" | "character" | "nvarchar" | "nchar"
-            | "varchar2" | "nvarchar2" | "varying character" | "native character"
+        "varchar"
+            | "character varying"
+            | "char"
+            | "character"
+            | "nvarchar"
+            | "nchar"
+            | "varchar2"
+            | "nvarchar2"
+            | "varying character"
+            | "native character"
     );
     if !text_type {
         return None;
