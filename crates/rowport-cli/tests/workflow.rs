@@ -194,3 +194,30 @@ fn toml_clean_model_instances_reports_a_too_long_value_as_a_field_error() {
         ));
     assert_eq!(sandbox.query("SELECT count(*) FROM book"), rows(&[&["0"]]));
 }
+
+backend_tests! {
+    fn toml_clean_model_instances_reports_a_check_violation_before_writing(backend) {
+        let sandbox = Sandbox::with_schema_on(
+            backend,
+            "CREATE TABLE item (id {pk}, name VARCHAR(50) NOT NULL, qty INTEGER NOT NULL CHECK (qty >= 0));",
+        );
+        sandbox.write("rowport.toml", "[resources.item]\nclean_model_instances = true\n");
+        sandbox.write("items.csv", "name,qty\nbolt,5\nnut,-2\nwasher,0\n");
+        let run = sandbox.rowport(&["import", "item", "items.csv", "--skip-invalid"]);
+        run.success();
+        match backend {
+            // MySQL's CHECK constraints are left to the database: an error row on write.
+            Backend::Mysql => {
+                assert_eq!(run.totals(), "2 new, 0 updated, 0 skipped, 0 deleted, 0 invalid, 1 errors");
+            }
+            _ => {
+                assert_eq!(run.totals(), "2 new, 0 updated, 0 skipped, 0 deleted, 1 invalid, 0 errors");
+                run.stderr_contains("warning: items.csv, row 3: breaks the item table's check CHECK");
+            }
+        }
+        assert_eq!(
+            sandbox.query("SELECT name, qty FROM item ORDER BY name"),
+            rows(&[&["bolt", "5"], &["washer", "0"]])
+        );
+    }
+}
