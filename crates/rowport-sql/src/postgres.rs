@@ -568,6 +568,124 @@ fn columns_of<'a>(
 }
 
 impl Store for PgStore {
+    /// Evaluates the table's CHECK constraints on the batch's values with one query per
+    /// constraint, without writing: the values travel as arrays, are cast to the columns'
+    /// types and named as the columns, so the constraint's own text applies to them.
+    fn check_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let info = self.info(table)?;
+        let checks: Vec<String> = {
+            let session = self.session()?;
+            let result = session.client.query(
+                "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c \
+                 WHERE c.conrelid = $1::text::regclass AND c.contype = 'c' ORDER BY c.conname",
+                &[&info.qualified],
+            );
+            let rows = result.map_err(|e| self.fail(&e))?;
+            rows.iter().map(|r| r.get::<_, String>(0)).collect()
+        };
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The columns whose values are sent; arrays stay NULL (a check on them passes).
+        let sent: Vec<(usize, &ColumnInfo)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(j, n)| info.column(n).filter(|c| !c.wire.array).map(|c| (j, c)))
+            .collect();
+        let mut failed = Vec::new();
+        for (chunk_no, chunk) in rows.chunks(KEYS_PER_STATEMENT).enumerate() {
+            let numbers: Vec<Value> = (0..chunk.len())
+                .map(|i| {
+                    Value::Int(i64::try_from(chunk_no * KEYS_PER_STATEMENT + i).unwrap_or(i64::MAX))
+                })
+                .collect();
+            let wires: Vec<WireType> = sent
+                .iter()
+                .map(|(j, c)| {
+                    WireType::for_values(c.wire, chunk.iter().map(|r| r.get(*j).unwrap_or(&NULL)))
+                })
+                .collect();
+            let mut args = vec!["$1::int8[]".to_owned()];
+            let mut aliases = vec!["n".to_owned()];
+            for (k, w) in wires.iter().enumerate() {
+                args.push(format!("${}::{}[]", k + 2, w.sql()));
+                aliases.push(format!("c{k}"));
+            }
+            let projection = info
+                .columns
+                .iter()
+                .map(|c| match sent.iter().position(|(_, s)| s.name == c.name) {
+                    Some(k) => format!("u.c{k}::{} AS {}", c.cast, quote(&c.name)),
+                    None => format!("NULL::{} AS {}", c.cast, quote(&c.name)),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut params: Vec<SendArray<'_>> = vec![SendArray {
+                base: Wire::Int8,
+                values: numbers.iter().collect(),
+            }];
+            for ((j, _), w) in sent.iter().zip(&wires) {
+                params.push(SendArray {
+                    base: w.base,
+                    values: chunk.iter().map(|r| r.get(*j).unwrap_or(&NULL)).collect(),
+                });
+            }
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            for check in &checks {
+                let expr = check.strip_prefix("CHECK ").unwrap_or(check);
+                let expr = expr.strip_suffix(" NOT VALID").unwrap_or(expr);
+                let sql = format!(
+                    "SELECT t.n FROM (SELECT u.n, {projection} FROM unnest({}) AS u({})) t WHERE NOT {expr}",
+                    args.join(", "),
+                    aliases.join(", ")
+                );
+                let in_transaction = self.in_transaction;
+                let session = self.session()?;
+                // A check that cannot be evaluated must not abort the import's transaction.
+                let mut evaluate = || -> Result<Vec<postgres::Row>, postgres::Error> {
+                    if in_transaction {
+                        session.client.batch_execute("SAVEPOINT rowport_check")?;
+                    }
+                    match session.client.query(&sql, &refs) {
+                        Ok(hits) => {
+                            if in_transaction {
+                                session
+                                    .client
+                                    .batch_execute("RELEASE SAVEPOINT rowport_check")?;
+                            }
+                            Ok(hits)
+                        }
+                        Err(e) => {
+                            if in_transaction {
+                                session
+                                    .client
+                                    .batch_execute("ROLLBACK TO SAVEPOINT rowport_check")?;
+                            }
+                            Err(e)
+                        }
+                    }
+                };
+                let result = evaluate();
+                let hits = result.map_err(|e| self.fail(&e))?;
+                for hit in hits {
+                    let n: i64 = hit.get(0);
+                    failed.push((usize::try_from(n).unwrap_or(usize::MAX), check.clone()));
+                }
+            }
+        }
+        failed.sort();
+        Ok(failed)
+    }
+
     fn table_names(&mut self) -> Result<Vec<String>, StoreError> {
         let session = self.session()?;
         let names = catalog::table_names(&mut session.client);

@@ -411,7 +411,10 @@ impl Config {
                 });
             }
             let base = match self.resources.get(&base_name) {
-                Some(base) => base.clone(),
+                Some(base) => ResourceConfig {
+                    table: base.table.clone().or_else(|| Some(base_name.clone())),
+                    ..base.clone()
+                },
                 // A table that is not declared: its defaults.
                 None => ResourceConfig {
                     table: Some(base_name.clone()),

@@ -11,7 +11,7 @@
 //! `skip_invalid`, rolls it back at the end, so what a dry run reports is exactly what the
 //! real run will do, database constraints included.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -1009,28 +1009,28 @@ impl Run<'_> {
         let names = &plan.names;
 
         // Inserts, split by whether the row brings its own primary key (decided before
-        // the first insert gives the others theirs).
-        let (with_keys, without_keys): (Vec<usize>, Vec<usize>) = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.outcome == Some(RowOutcome::New))
-            .map(|(i, _)| i)
-            .partition(|&i| {
-                rows[i]
-                    .instance
-                    .as_ref()
-                    .is_some_and(|r| !r.values()[pk].is_null())
-            });
-        for (with_key, idx) in [(false, without_keys), (true, with_keys)] {
-            if idx.is_empty() {
+        // the first insert gives the others theirs), and by the attributes a hook set
+        // beyond the file's columns (so that a NULL never overrides a column's default).
+        let mut groups: BTreeMap<(bool, Vec<usize>), Vec<usize>> = BTreeMap::new();
+        for (i, pending) in rows.iter().enumerate() {
+            if pending.outcome != Some(RowOutcome::New) {
                 continue;
             }
+            let values = pending.instance.as_ref().map(|r| r.values()).unwrap_or(&[]);
+            let with_key = values.get(pk).is_some_and(|v| !v.is_null());
+            let extra = (0..values.len())
+                .filter(|&s| s != pk && !plan.write_slots.contains(&s) && !values[s].is_null())
+                .collect();
+            groups.entry((with_key, extra)).or_default().push(i);
+        }
+        for ((with_key, extra), idx) in groups {
             let mut slots: Vec<usize> = plan
                 .write_slots
                 .iter()
                 .copied()
                 .filter(|&s| s != pk)
                 .collect();
+            slots.extend(extra);
             if with_key {
                 slots.push(pk);
             }
@@ -1058,20 +1058,32 @@ impl Run<'_> {
             }
         }
 
-        // Updates.
-        let idx: Vec<usize> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.outcome == Some(RowOutcome::Update))
-            .map(|(i, _)| i)
-            .collect();
-        let slots: Vec<usize> = plan
-            .write_slots
-            .iter()
-            .copied()
-            .filter(|&s| s != pk)
-            .collect();
-        if !idx.is_empty() && !slots.is_empty() {
+        // Updates, grouped by the attributes a hook changed beyond the file's columns.
+        let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+        for (i, pending) in rows.iter().enumerate() {
+            if pending.outcome != Some(RowOutcome::Update) {
+                continue;
+            }
+            let values = pending.instance.as_ref().map(|r| r.values()).unwrap_or(&[]);
+            let before = pending.original.as_ref().map(|r| r.values()).unwrap_or(&[]);
+            let extra = (0..values.len())
+                .filter(|&s| {
+                    s != pk && !plan.write_slots.contains(&s) && before.get(s) != values.get(s)
+                })
+                .collect();
+            groups.entry(extra).or_default().push(i);
+        }
+        for (extra, idx) in groups {
+            let mut slots: Vec<usize> = plan
+                .write_slots
+                .iter()
+                .copied()
+                .filter(|&s| s != pk)
+                .collect();
+            slots.extend(extra);
+            if slots.is_empty() {
+                continue;
+            }
             let columns: Vec<String> = slots.iter().map(|&s| names[s].clone()).collect();
             let values: Vec<(Value, Vec<Value>)> = idx
                 .iter()
@@ -1230,7 +1242,9 @@ impl Run<'_> {
                 }
             }
             if pending.outcome == Some(RowOutcome::New) {
-                for name in &unfilled {
+                // A hook may have filled the column (init_instance, after_init_instance).
+                let filled = |name: &str| instance.get(name).is_some_and(|v| !v.is_null());
+                for name in unfilled.iter().filter(|n| !filled(n)) {
                     errors.push(row_error(
                         number,
                         None,

@@ -160,11 +160,14 @@ pub mod widgets;
 pub use builder::ResourceBuilder;
 pub use export::{export, ExportError, ExportOptions};
 pub use field::Field;
-pub use hooks::{Context, HookError, Hooks, NoHooks, RowData};
+pub use hooks::{Context, HookError, Hooks, NoHooks, Observer, RowData};
 pub use import::{import, import_into, ImportError, ImportOptions};
 pub use record::Record;
-pub use resource::{Resource, ResourceError, ResourceOptions};
-pub use result::{ImportResult, RowError, RowOutcome, RowSink, Totals};
+pub use resource::{DeleteRule, Resource, ResourceError, ResourceOptions};
+pub use result::{
+    ErrorRow, FailedRowsWriter, ImportResult, InvalidRow, RowError, RowOutcome, RowResult, RowSink,
+    Totals,
+};
 /// Derives [`typed::Model`] for a struct: its resource and its conversion from and to
 /// records. See [the derive's documentation](rowport_derive::Resource).
 pub use rowport_derive::Resource;
