@@ -910,6 +910,9 @@ pub fn export(
     })?;
     writer.finish()?;
     resource.hooks.after_export(rows, &options.context)?;
+    for observer in &resource.observers {
+        observer.post_export(&resource.name, rows, &options.context);
+    }
     Ok(rows)
 }
 
