@@ -422,7 +422,7 @@ impl<T: FieldType> FieldType for Vec<T> {
 /// use rowport::widgets::{IntegerWidget, Widget};
 /// use rowport::{Cell, Value};
 ///
-/// let pages = TypedWidget::new::<u16>("pages", Box::new(IntegerWidget), true);
+/// let pages = TypedWidget::new::<u16>("pages", Box::new(IntegerWidget::default()), true);
 /// assert_eq!(pages.clean(&Cell::Text("320".into())), Ok(Value::Int(320)));
 /// assert_eq!(pages.clean(&Cell::Text("70000".into())).unwrap_err().message, "is out of range for u16 (0 to 65535)");
 /// assert_eq!(pages.clean(&Cell::Empty).unwrap_err().message, "is empty, but field \"pages\" needs a value");
