@@ -261,24 +261,6 @@ pub fn is_leftover(name: &str, now: u64) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_old_names_of_the_kits_own_shape_are_leftovers() {
-        let now = 1_800_000_000;
-        let old = now - LEFTOVER_AGE_SECS - 1;
-        assert!(is_leftover(&format!("rowport_t_{old}_123_0"), now));
-        assert!(!is_leftover(&format!("rowport_t_{}_123_0", now - 60), now));
-        // rowport_sql::testing's live databases: a pid where the time would be.
-        assert!(!is_leftover("rowport_t_4242_0_00c0ffee", now));
-        assert!(!is_leftover("rowport_t_4242_0_12345678", now));
-        assert!(!is_leftover("rowport_t_4242_7_1", now));
-        assert!(!is_leftover("other_1_2_3", now));
-    }
-}
-
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -345,5 +327,23 @@ impl ServerUrl {
             "{}://{credentials}{}:{}/{database}",
             self.scheme, self.host, self.port
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_old_names_of_the_kits_own_shape_are_leftovers() {
+        let now = 1_800_000_000;
+        let old = now - LEFTOVER_AGE_SECS - 1;
+        assert!(is_leftover(&format!("rowport_t_{old}_123_0"), now));
+        assert!(!is_leftover(&format!("rowport_t_{}_123_0", now - 60), now));
+        // rowport_sql::testing's live databases: a pid where the time would be.
+        assert!(!is_leftover("rowport_t_4242_0_00c0ffee", now));
+        assert!(!is_leftover("rowport_t_4242_0_12345678", now));
+        assert!(!is_leftover("rowport_t_4242_7_1", now));
+        assert!(!is_leftover("other_1_2_3", now));
     }
 }
