@@ -31,6 +31,7 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "name,price\nDune,12.50\n");
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -481,15 +482,20 @@ const TEMPLATE_GLOBALS: &[&str] = &[
 
 /// Everything fixed before the first row: the scan, the record's layout, the fields.
 struct Plan<'r> {
-    fields: Vec<&'r Field>,
+    /// The exported fields; owned where `use_natural_foreign_keys` changed a widget.
+    fields: Vec<Cow<'r, Field>>,
     scan: Scan,
     /// The record's attribute names; the first `scan.columns.len()` come from the scan,
     /// the rest are computed fields.
     names: Arc<[String]>,
     /// For each exported field, its slot in the record.
     slots: Vec<usize>,
-    /// Computed fields in export order, with their slots.
-    computed: Vec<(&'r Field, usize)>,
+    /// Foreign keys looked up by several columns: the field's slot and the slots of its
+    /// lookup columns, first lookup (the field's own slot) first. After the scan the
+    /// field's slot holds them as one [`Value::List`], which the widget renders.
+    composites: Vec<(usize, Vec<usize>)>,
+    /// Computed fields in export order (indexes into `fields`), with their slots.
+    computed: Vec<(usize, usize)>,
     /// The record's names as a tree for templates (`author__name` → author.name).
     tree: Option<Node>,
     /// The record filter and the page applied after the scan (when there is a record
@@ -636,7 +642,17 @@ impl<'r> Plan<'r> {
         options: &ExportOptions,
         filters: &[Filter],
     ) -> Result<Plan<'r>, ExportError> {
-        let fields = chosen_fields(resource, options)?;
+        let chosen = chosen_fields(resource, options)?;
+        // A plain foreign key is exported as the related table's natural key (a JSON
+        // list), as django-import-export's `use_natural_foreign_keys` does.
+        let fields: Vec<Cow<'r, Field>> = if resource.options.use_natural_foreign_keys {
+            chosen
+                .into_iter()
+                .map(|f| widgets::with_natural_key(f, store).map(Cow::Owned))
+                .collect::<Result<_, _>>()?
+        } else {
+            chosen.into_iter().map(Cow::Borrowed).collect()
+        };
         let field_error = |field: &Field, message: String| ExportError::Field {
             field: field.name.clone(),
             message,
@@ -646,17 +662,27 @@ impl<'r> Plan<'r> {
             columns: Vec::new(),
         };
         let mut slots = Vec::with_capacity(fields.len());
+        let mut composites: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut computed_fields = Vec::new();
         for field in &fields {
             let target =
                 field_target(resource, store, field)?.map_err(|m| field_error(field, m))?;
             if let Target::Dehydrated = target {
-                computed_fields.push(*field);
+                computed_fields.push(&**field);
                 slots.push(usize::MAX);
                 continue;
             }
             let column = scan_column(&target, resource, store)?;
-            slots.push(layout.slot(&field.name, || column));
+            let slot = layout.slot(&field.name, || column);
+            slots.push(slot);
+            let more = more_lookup_columns(field, store)?;
+            if !more.is_empty() && !composites.iter().any(|(s, _)| *s == slot) {
+                let mut parts = vec![slot];
+                for (name, column) in more {
+                    parts.push(layout.slot(&name, || column));
+                }
+                composites.push((slot, parts));
+            }
         }
         // The record always names the primary key; with a computed field or a record
         // filter it holds every column of the table and what the dehydrates read.
@@ -735,7 +761,7 @@ impl<'r> Plan<'r> {
                     }
                 };
                 slots[i] = slot;
-                computed.push((*field, slot));
+                computed.push((i, slot));
             }
         }
         let tree = templates.then(|| {
@@ -798,11 +824,50 @@ impl<'r> Plan<'r> {
             scan,
             names: names.into(),
             slots,
+            composites,
             computed,
             tree,
             page_after,
         })
     }
+}
+
+/// The scan columns of a foreign key's lookup columns after the first
+/// (`Relation::more_lookups`), each read through the field's foreign key and named so no
+/// field or relation path can share its slot. Empty for every other field.
+fn more_lookup_columns(
+    field: &Field,
+    store: &mut dyn Store,
+) -> Result<Vec<(String, ScanColumn)>, StoreError> {
+    let Some(rel) = field.widget.relation() else {
+        return Ok(Vec::new());
+    };
+    if rel.kind != RelationKind::ForeignKey
+        || rel.more_lookups.is_empty()
+        || field.dehydrate.is_some()
+        || field.relation_path().is_some()
+    {
+        return Ok(Vec::new());
+    }
+    let target = store.describe(&rel.table)?;
+    Ok(rel
+        .more_lookups
+        .iter()
+        .map(|column| {
+            let scan_column = ScanColumn::Related {
+                joins: vec![Join {
+                    fk_column: field.attribute.clone(),
+                    table: rel.table.clone(),
+                    key: rel.key.clone(),
+                }],
+                column: column.clone(),
+                kind: target
+                    .column(column)
+                    .map_or(crate::ValueKind::Text, |c| c.kind),
+            };
+            (format!("{}[{column}]", field.name), scan_column)
+        })
+        .collect())
 }
 
 /// A filter as the store runs it: its target resolved, its value cleaned by the widget.
@@ -944,7 +1009,8 @@ fn run(
     let plan = Plan::new(resource, store, options, filters)?;
     let env = minijinja::Environment::new();
     let mut templates = Vec::with_capacity(plan.computed.len());
-    for (field, _) in &plan.computed {
+    for &(i, _) in &plan.computed {
+        let field = &plan.fields[i];
         templates.push(match &field.dehydrate {
             Some(Dehydrate::Template(source)) => Some(env.template_from_str(source).map_err(
                 |e| ExportError::Field {
@@ -977,6 +1043,16 @@ fn run(
             return Ok(());
         }
         values.resize(width.max(scanned), Value::Null);
+        // A key of several columns is one value: null when every column is (no related
+        // row), else the list of them.
+        for (slot, parts) in &plan.composites {
+            let items: Vec<Value> = parts.iter().map(|&p| values[p].clone()).collect();
+            values[*slot] = if items.iter().all(Value::is_null) {
+                Value::Null
+            } else {
+                Value::List(items)
+            };
+        }
         let mut record = Record::with_values(plan.names.clone(), values);
         if let Some(filter) = &options.record_filter {
             if !(filter.0)(&record) {
@@ -990,7 +1066,8 @@ fn run(
                 *l -= 1;
             }
         }
-        for (i, (field, slot)) in plan.computed.iter().enumerate() {
+        for (i, &(index, slot)) in plan.computed.iter().enumerate() {
+            let field = &plan.fields[index];
             let value = match (&field.dehydrate, &templates[i], &plan.tree) {
                 (Some(Dehydrate::Closure { function, .. }), _, _) => function(&record),
                 (_, Some(template), Some(tree)) => {
@@ -1009,7 +1086,7 @@ fn run(
                 }
                 _ => Value::Null,
             };
-            record.values_mut()[*slot] = value;
+            record.values_mut()[slot] = value;
         }
         cells.clear();
         for (field, &slot) in plan.fields.iter().zip(&plan.slots) {
