@@ -43,6 +43,7 @@ struct Raw {
     background_rows: Option<u64>,
     secure_cookies: Option<bool>,
     allowed_origins: Option<Vec<String>>,
+    import_error_display: Option<Vec<String>>,
     #[serde(default)]
     import_fields: Vec<ImportField>,
     /// The `[admin.state]` table, which the state store reads.
@@ -78,6 +79,12 @@ pub struct AdminSettings {
     pub allowed_origins: Vec<String>,
     /// Custom fields of the import form.
     pub import_fields: Vec<ImportField>,
+    /// Show each failed row's error message on the result page (`"message"` in
+    /// `import_error_display`; the default).
+    pub error_message: bool,
+    /// Show each failed row's values from the file on the result page (`"row"` in
+    /// `import_error_display`).
+    pub error_row: bool,
     /// The `[admin.state]` table, as written (the state store's settings).
     pub state: toml::Table,
 }
@@ -143,6 +150,28 @@ impl AdminSettings {
                 ));
             }
         }
+        let display = raw
+            .import_error_display
+            .unwrap_or_else(|| vec!["message".to_owned()]);
+        if display.is_empty() {
+            return Err(
+                "import_error_display: list at least one of \"message\" and \"row\"".to_owned(),
+            );
+        }
+        for part in &display {
+            match part.as_str() {
+                "message" | "row" => {}
+                // DJE shows Python tracebacks; rowport's row errors have none to show.
+                "traceback" => {
+                    return Err("import_error_display: \"traceback\" is not available, rowport's row errors have no tracebacks (use \"message\" and \"row\")".to_owned());
+                }
+                other => {
+                    return Err(format!(
+                        "import_error_display: \"{other}\" is not a part of an error (expected \"message\" or \"row\")"
+                    ));
+                }
+            }
+        }
         let mount = raw.mount.unwrap_or_default();
         let mount = mount.trim_end_matches('/').to_owned();
         if !mount.is_empty() && !mount.starts_with('/') {
@@ -169,6 +198,8 @@ impl AdminSettings {
             secure_cookies: raw.secure_cookies.unwrap_or(false),
             allowed_origins: raw.allowed_origins.unwrap_or_default(),
             import_fields: raw.import_fields,
+            error_message: display.iter().any(|p| p == "message"),
+            error_row: display.iter().any(|p| p == "row"),
             state: raw.state.unwrap_or_default(),
         })
     }
@@ -195,6 +226,23 @@ mod tests {
             Some("redis")
         );
         assert!(!s.export_formats.contains(&Format::Xls));
+    }
+
+    #[test]
+    fn import_error_display_parts() {
+        let parse = |toml: &str| {
+            AdminSettings::from_config(&Config::parse(toml, Path::new("rowport.toml")).unwrap())
+        };
+        let s = parse("").unwrap();
+        assert!(s.error_message && !s.error_row);
+        let s = parse("[admin]\nimport_error_display = [\"row\"]\n").unwrap();
+        assert!(!s.error_message && s.error_row);
+        let e =
+            parse("[admin]\nimport_error_display = [\"message\", \"traceback\"]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "rowport.toml: [admin] import_error_display: \"traceback\" is not available, rowport's row errors have no tracebacks (use \"message\" and \"row\")"
+        );
     }
 
     #[test]

@@ -113,6 +113,10 @@ async fn security_headers_and_embedded_assets() {
     assert!(css.has("--new: #1e7b3a"));
     let js = site.get("/static/admin.js", None).await;
     assert!(js.has("data-guess-format"));
+    // The icon browsers ask for is answered (empty), not a 404, and pages point at it.
+    assert!(page.has(r#"<link rel="icon" href="/favicon.ico">"#));
+    let icon = site.get("/favicon.ico", None).await;
+    assert_eq!(icon.status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -270,6 +274,26 @@ async fn the_change_list_pages_sorts_searches_and_filters() {
 }
 
 #[tokio::test]
+async fn unique_columns_get_no_filter() {
+    let site = Site::new();
+    // `code` repeats only NULL, so it looks low-cardinality; it is unique all the same.
+    site.db()
+        .execute_batch(
+            "CREATE TABLE tag (id integer PRIMARY KEY, code varchar(10) NULL UNIQUE, kind varchar(10) NOT NULL);
+             INSERT INTO tag VALUES (1, 'a', 'x'), (2, NULL, 'x'), (3, NULL, 'y');",
+        )
+        .unwrap();
+    let root = site.login("root").await;
+    let list = site.get("/r/tag", Some(&root)).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert!(list.has(r#"data-filter="kind""#), "{}", list.text);
+    assert!(!list.has(r#"data-filter="code""#), "{}", list.text);
+    assert!(!list.has(r#"data-filter="id""#));
+    let css = site.get("/static/admin.css", None).await;
+    assert!(css.has(".filters { display: grid; grid-template-columns: 1fr;"));
+}
+
+#[tokio::test]
 async fn upload_limits_formats_and_content() {
     let site = Site::with("import_formats = [\"csv\", \"xlsx\"]", |a| a);
     let root = site.login("root").await;
@@ -401,6 +425,54 @@ async fn invalid_rows_show_their_field_errors_and_block_the_plain_confirm() {
     let result = site.post(&confirm, &root, &[("skip_invalid", "on")]).await;
     assert!(result.has(r#"data-committed="true""#), "{}", result.text);
     assert_eq!(site.books().len(), 4);
+}
+
+/// Confirms a file with one valid and one invalid row (all or nothing) and returns the result.
+async fn result_of_a_bad_row(site: &Site) -> common::Page {
+    let root = site.login("root").await;
+    let file = "isbn,name,price,in_stock,author\n\
+        9780000000031,Ok book,1.00,1,Jane Austen\n\
+        9780000000032,Bad price,cheap,1,Jane Austen\n";
+    let preview = preview_of(site, &root, file).await;
+    let result = site
+        .post(&preview.replace("/preview", "/confirm"), &root, &[])
+        .await;
+    assert!(result.has(r#"data-committed="false""#), "{}", result.text);
+    result
+}
+
+#[tokio::test]
+async fn failed_rows_show_their_file_values_only_when_configured() {
+    // The default shows the message alone.
+    let site = Site::new();
+    let result = result_of_a_bad_row(&site).await;
+    assert!(result.has(r#"id="result-errors""#), "{}", result.text);
+    assert!(result.has("new-books.csv, row 3, column &quot;price&quot;"));
+    assert!(!result.has(r#"id="failed-rows""#), "{}", result.text);
+    assert!(!result.has(r#"<td data-column="name">Bad price</td>"#));
+
+    // "message" and "row": the message, and the failed row (only it) as read from the file.
+    let site = Site::with(r#"import_error_display = ["message", "row"]"#, |a| a);
+    let result = result_of_a_bad_row(&site).await;
+    assert!(result.has("new-books.csv, row 3, column &quot;price&quot;"));
+    assert!(
+        result.has(r#"<tr data-row="3"><td class="num">3</td>"#),
+        "{}",
+        result.text
+    );
+    assert!(result.has(r#"<td data-column="isbn">9780000000032</td>"#));
+    assert!(result.has(r#"<td data-column="name">Bad price</td>"#));
+    assert!(result.has(r#"<td data-column="price">cheap</td>"#));
+    assert!(
+        !result.has(r#"data-row="2""#),
+        "the valid row is not listed"
+    );
+
+    // "row" alone: the values without the messages.
+    let site = Site::with(r#"import_error_display = ["row"]"#, |a| a);
+    let result = result_of_a_bad_row(&site).await;
+    assert!(!result.has(r#"id="result-errors""#), "{}", result.text);
+    assert!(result.has(r#"<td data-column="price">cheap</td>"#));
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::settings::AdminSettings;
 use port::{AdminState, PortError, UserInfo};
 
-pub use views::JobResult;
+pub use views::{FailedRow, JobResult};
 
 /// Why the admin could not start.
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +229,12 @@ pub fn router(admin: Admin) -> Router {
         .route(
             "/static/admin.js",
             get(|| async { asset("text/javascript", JS) }),
+        )
+        // Browsers ask for an icon on every page; an empty answer keeps that out of their
+        // error consoles without an image to embed.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
         )
         .route("/r/{resource}", get(views::change_list))
         .route(

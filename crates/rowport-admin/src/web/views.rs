@@ -540,7 +540,13 @@ pub(crate) async fn change_list(
             .row_count(&loaded.schema.name)
             .map_err(|e| e.message)?;
         for column in &loaded.schema.columns {
-            if column.primary_key {
+            // A unique column never repeats a value, whatever the rows at hand suggest.
+            let unique = loaded
+                .schema
+                .unique
+                .iter()
+                .any(|set| set.len() == 1 && set[0] == column.name);
+            if column.primary_key || unique {
                 continue;
             }
             let low = matches!(column.kind, rowport::ValueKind::Bool)
@@ -1523,6 +1529,10 @@ pub struct JobResult {
     pub errors: Vec<String>,
     /// Row errors beyond those listed.
     pub more_errors: u64,
+    /// The file's values of the failed rows (the first 1,000), kept when
+    /// `import_error_display` lists `"row"`.
+    #[serde(default)]
+    pub failed_rows: Vec<FailedRow>,
     /// An error that stopped the import.
     pub fatal: Option<String>,
     /// The resource.
@@ -1531,17 +1541,38 @@ pub struct JobResult {
     pub file_name: String,
 }
 
+/// A failed row's values as read from the file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FailedRow {
+    /// The row's number in the file.
+    pub row: u64,
+    /// Its cells as text, `(header, value)` in file order.
+    pub values: Vec<(String, String)>,
+}
+
 /// Counts rows as the engine decides them and reports progress now and then: rows done,
-/// and bytes of the upload read so far.
+/// and bytes of the upload read so far. Keeps the values of failed rows when the engine
+/// stores them.
 struct Progress<'a> {
     rows: u64,
+    failed_rows: Vec<FailedRow>,
     bytes: Arc<std::sync::atomic::AtomicU64>,
     report: &'a mut dyn FnMut(u64, u64),
 }
 
 impl RowSink for Progress<'_> {
-    fn row(&mut self, _row: &RowResult, _errors: &[RowError]) {
+    fn row(&mut self, row: &RowResult, _errors: &[RowError]) {
         self.rows += 1;
+        if matches!(row.outcome, RowOutcome::Invalid | RowOutcome::Error)
+            && self.failed_rows.len() < 1000
+        {
+            if let Some(values) = &row.row_values {
+                self.failed_rows.push(FailedRow {
+                    row: row.row,
+                    values: values.clone(),
+                });
+            }
+        }
         if self.rows % 500 == 0 {
             let bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
             (self.report)(self.rows, bytes);
@@ -1576,11 +1607,14 @@ fn import_now(
     let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut progress = Progress {
         rows: 0,
+        failed_rows: Vec::new(),
         bytes: bytes.clone(),
         report,
     };
     let run = |progress: &mut Progress| -> Result<rowport::ImportResult, String> {
         let mut loaded = load(admin, &meta.resource)?;
+        // The result page shows failed rows as read from the file; the engine keeps them.
+        loaded.resource.options.store_row_values |= admin.settings.error_row;
         let mut reader =
             open_counted_reader(admin, token, meta, plan.mapping.as_ref(), bytes.clone())?;
         let options = ImportOptions {
@@ -1617,6 +1651,7 @@ fn import_now(
                 .iter()
                 .map(|e| e.describe(&meta.file_name))
                 .collect(),
+            failed_rows: std::mem::take(&mut progress.failed_rows),
             fatal: None,
             resource: meta.resource.clone(),
             file_name: meta.file_name.clone(),
@@ -1627,6 +1662,7 @@ fn import_now(
             committed: false,
             errors: Vec::new(),
             more_errors: 0,
+            failed_rows: Vec::new(),
             fatal: Some(e),
             resource: meta.resource.clone(),
             file_name: meta.file_name.clone(),
@@ -1643,6 +1679,7 @@ fn result_page(admin: &Admin, current: &Current, result: &JobResult) -> Response
             base => admin.settings.mount, user => current.user.name, csrf => current.csrf,
             title => "Import result", result => result, resource => result.resource,
             totals => context! { new, update, skip, delete, invalid, error }, perms => perms,
+            show_messages => admin.settings.error_message,
         },
     )
 }
@@ -1776,6 +1813,7 @@ pub(crate) async fn job_page(
             committed: false,
             errors: Vec::new(),
             more_errors: 0,
+            failed_rows: Vec::new(),
             fatal: Some(error.clone()),
             resource: job.resource.clone(),
             file_name: job.file_name.clone(),
