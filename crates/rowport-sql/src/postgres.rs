@@ -417,6 +417,35 @@ type SetBased<'a> = dyn FnMut(&mut Session) -> Result<(), postgres::Error> + 'a;
 type OneRow<'a> =
     dyn FnMut(&mut Session, usize) -> Result<RowWriteResult<()>, postgres::Error> + 'a;
 
+/// One row's statement, run alone after PostgreSQL refused its batch: `param(j)` is the value
+/// sent as `$j+1` with `wires[j]`; a refusal for the row's sake becomes that row's error,
+/// naming the `targets` columns with `shown(j)`, and anything else fails the write.
+fn execute_one_row<'v>(
+    session: &mut Session,
+    sql: &str,
+    wires: &[WireType],
+    param: &dyn Fn(usize) -> &'v Value,
+    table: &str,
+    targets: &[&ColumnInfo],
+    shown: &dyn Fn(usize) -> Value,
+) -> Result<RowWriteResult<()>, postgres::Error> {
+    let statement = session.prepare(sql)?;
+    let params: Vec<Outgoing<'_>> = wires
+        .iter()
+        .enumerate()
+        .map(|(j, w)| Outgoing {
+            wire: *w,
+            value: param(j),
+        })
+        .collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    match session.client.execute(&statement, &refs) {
+        Ok(_) => Ok(Ok(())),
+        Err(e) if is_row_level(&e) => Ok(Err(row_message(&e, table, targets, shown))),
+        Err(e) => Err(e),
+    }
+}
+
 /// The savepoint dance of [`PgStore::write_batch`], on one session.
 fn run_batch(
     session: &mut Session,
@@ -941,24 +970,15 @@ impl Store for PgStore {
                 session.client.batch_execute(&insert_sql)
             },
             &mut |session, i| {
-                let statement = session.prepare(&row_sql)?;
-                let params: Vec<Outgoing<'_>> = wires
-                    .iter()
-                    .enumerate()
-                    .map(|(j, w)| Outgoing {
-                        wire: *w,
-                        value: value(i, j),
-                    })
-                    .collect();
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                match session.client.execute(&statement, &refs) {
-                    Ok(_) => Ok(Ok(())),
-                    Err(e) if is_row_level(&e) => Ok(Err(row_message(&e, &name, &targets, &|j| {
-                        value(i, j).clone()
-                    }))),
-                    Err(e) => Err(e),
-                }
+                execute_one_row(
+                    session,
+                    &row_sql,
+                    &wires,
+                    &|j| value(i, j),
+                    &name,
+                    &targets,
+                    &|j| value(i, j).clone(),
+                )
             },
         )?;
         // Ids the rows brought: the sequence must not hand them out again.
@@ -1067,24 +1087,15 @@ impl Store for PgStore {
                 session.client.batch_execute(&update_sql)
             },
             &mut |session, i| {
-                let statement = session.prepare(&row_sql)?;
-                let params: Vec<Outgoing<'_>> = wires
-                    .iter()
-                    .enumerate()
-                    .map(|(j, w)| Outgoing {
-                        wire: *w,
-                        value: value(i, j),
-                    })
-                    .collect();
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                match session.client.execute(&statement, &refs) {
-                    Ok(_) => Ok(Ok(())),
-                    Err(e) if is_row_level(&e) => Ok(Err(row_message(&e, &name, &targets, &|j| {
-                        value(i, j + 1).clone()
-                    }))),
-                    Err(e) => Err(e),
-                }
+                execute_one_row(
+                    session,
+                    &row_sql,
+                    &wires,
+                    &|j| value(i, j),
+                    &name,
+                    &targets,
+                    &|j| value(i, j + 1).clone(),
+                )
             },
         )
     }
@@ -1166,24 +1177,15 @@ impl Store for PgStore {
                 session.client.execute(&statement, &refs).map(|_| ())
             },
             &mut |session, i| {
-                let statement = session.prepare(&row_sql)?;
-                let params: Vec<Outgoing<'_>> = wires
-                    .iter()
-                    .enumerate()
-                    .map(|(j, w)| Outgoing {
-                        wire: *w,
-                        value: value(i, j),
-                    })
-                    .collect();
-                let refs: Vec<&(dyn ToSql + Sync)> =
-                    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                match session.client.execute(&statement, &refs) {
-                    Ok(_) => Ok(Ok(())),
-                    Err(e) if is_row_level(&e) => Ok(Err(row_message(&e, &name, &targets, &|j| {
-                        value(i, j).clone()
-                    }))),
-                    Err(e) => Err(e),
-                }
+                execute_one_row(
+                    session,
+                    &row_sql,
+                    &wires,
+                    &|j| value(i, j),
+                    &name,
+                    &targets,
+                    &|j| value(i, j).clone(),
+                )
             },
         )
     }

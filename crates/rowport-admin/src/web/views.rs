@@ -1093,6 +1093,37 @@ fn upload_gone(admin: &Admin, current: &Current, resource: &str) -> Response {
     )
 }
 
+/// For the views of one pending import: the user may import into `resource`, and the upload
+/// is theirs.
+async fn pending_upload(
+    admin: &Arc<Admin>,
+    current: &Current,
+    resource: &str,
+    token: &str,
+) -> Result<UploadMeta, Response> {
+    resolve(admin, current, resource, |p| p.import, "import into").await?;
+    upload_of(admin, current, resource, token).await
+}
+
+/// For the forms posted to one pending import: the permission, then the form's CSRF token and
+/// origin, then the upload; the form's fields and the upload's metadata.
+async fn posted_to_upload(
+    admin: &Arc<Admin>,
+    current: &Current,
+    headers: &HeaderMap,
+    resource: &str,
+    token: &str,
+    body: &[u8],
+) -> Result<(Vec<(String, String)>, UploadMeta), Response> {
+    resolve(admin, current, resource, |p| p.import, "import into").await?;
+    let form = pairs(&String::from_utf8_lossy(body));
+    if let Some(refused) = check_post(admin, current, headers, first(&form, "csrf_token")) {
+        return Err(refused);
+    }
+    let meta = upload_of(admin, current, resource, token).await?;
+    Ok((form, meta))
+}
+
 /// The upload's metadata, when the token is well-formed, known, and the user's own.
 async fn upload_of(
     admin: &Arc<Admin>,
@@ -1185,10 +1216,7 @@ pub(crate) async fn map_form(
     Path((name, token)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = resolve(&admin, &current, &name, |p| p.import, "import into").await {
-        return r;
-    }
-    let meta = match upload_of(&admin, &current, &name, &token).await {
+    let meta = match pending_upload(&admin, &current, &name, &token).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -1229,17 +1257,11 @@ pub(crate) async fn map_submit(
     Path((name, token)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Response {
-    if let Err(r) = resolve(&admin, &current, &name, |p| p.import, "import into").await {
-        return r;
-    }
-    let form = pairs(&String::from_utf8_lossy(&body));
-    if let Some(refused) = check_post(&admin, &current, &headers, first(&form, "csrf_token")) {
-        return refused;
-    }
-    let meta = match upload_of(&admin, &current, &name, &token).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let (form, meta) =
+        match posted_to_upload(&admin, &current, &headers, &name, &token, &body).await {
+            Ok(posted) => posted,
+            Err(r) => return r,
+        };
     let a = admin.clone();
     let (t, m) = (token.clone(), meta.clone());
     let checked = blocking(move || {
@@ -1463,10 +1485,7 @@ pub(crate) async fn preview(
     Path((name, token)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(r) = resolve(&admin, &current, &name, |p| p.import, "import into").await {
-        return r;
-    }
-    let meta = match upload_of(&admin, &current, &name, &token).await {
+    let meta = match pending_upload(&admin, &current, &name, &token).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -1753,17 +1772,11 @@ pub(crate) async fn confirm(
     Path((name, token)): Path<(String, String)>,
     RawForm(body): RawForm,
 ) -> Response {
-    if let Err(r) = resolve(&admin, &current, &name, |p| p.import, "import into").await {
-        return r;
-    }
-    let form = pairs(&String::from_utf8_lossy(&body));
-    if let Some(refused) = check_post(&admin, &current, &headers, first(&form, "csrf_token")) {
-        return refused;
-    }
-    let meta = match upload_of(&admin, &current, &name, &token).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    let (form, meta) =
+        match posted_to_upload(&admin, &current, &headers, &name, &token, &body).await {
+            Ok(posted) => posted,
+            Err(r) => return r,
+        };
     let Some(plan) = meta.preview.clone() else {
         return upload_gone(&admin, &current, &name);
     };
