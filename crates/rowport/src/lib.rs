@@ -176,7 +176,7 @@ pub use rowport_derive::Resource;
 pub use rowport_formats as formats;
 pub use rowport_formats::Cell;
 pub use store::{Store, StoreError};
-pub use typed::{read_all, read_with, write_all, write_with, FieldType, Model, Typed};
+pub use typed::{read_all, read_in, read_with, write_all, write_with, FieldType, Model, Typed};
 pub use value::{Value, ValueKind};
 
 /// The README's examples, run as doc tests so that they stay true.

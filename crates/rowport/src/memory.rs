@@ -19,8 +19,17 @@ struct Table {
     schema: TableSchema,
     /// Rows by an internal sequence number, in insertion order.
     rows: BTreeMap<u64, Vec<Value>>,
+    /// Each row's primary key and its sequence number, so that an insert or an update by
+    /// key does not walk the table (which made reading a large file quadratic).
+    by_key: HashMap<Value, u64>,
     next_row: u64,
     next_id: i64,
+}
+
+impl Table {
+    fn reindex(&mut self) {
+        self.by_key = self.rows.iter().map(|(n, r)| (r[0].clone(), *n)).collect();
+    }
 }
 
 /// Tables in memory. The first column of each table is its primary key; an integer key is
@@ -82,6 +91,7 @@ impl MemoryStore {
             Table {
                 schema,
                 rows: BTreeMap::new(),
+                by_key: HashMap::new(),
                 next_row: 0,
                 next_id: 1,
             },
@@ -272,11 +282,12 @@ impl Store for MemoryStore {
                 Value::Int(i) => table.next_id = table.next_id.max(i + 1),
                 _ => {}
             }
-            if table.rows.values().any(|r| r[0] == row[0]) {
+            if table.by_key.contains_key(&row[0]) {
                 out.push(Err(format!("a row with key {} already exists", row[0])));
                 continue;
             }
             out.push(Ok(ret.map(|p| row[p].clone()).unwrap_or_default()));
+            table.by_key.insert(row[0].clone(), table.next_row);
             table.rows.insert(table.next_row, row);
             table.next_row += 1;
         }
@@ -295,12 +306,26 @@ impl Store for MemoryStore {
         let pos = positions(&table.schema, columns)?;
         let mut out = Vec::with_capacity(rows.len());
         for (k, values) in rows {
-            for row in table.rows.values_mut().filter(|r| &r[key] == k) {
+            let set = |row: &mut Vec<Value>| {
                 for (&p, v) in pos.iter().zip(values) {
                     row[p] = v.clone();
                 }
+            };
+            if key == 0 {
+                if let Some(row) = table.by_key.get(k).and_then(|n| table.rows.get_mut(n)) {
+                    set(row);
+                }
+            } else {
+                table
+                    .rows
+                    .values_mut()
+                    .filter(|r| &r[key] == k)
+                    .for_each(set);
             }
             out.push(Ok(()));
+        }
+        if pos.contains(&0) {
+            table.reindex();
         }
         Ok(out)
     }
@@ -318,6 +343,7 @@ impl Store for MemoryStore {
             let key: Vec<Value> = pos.iter().map(|&p| row[p].clone()).collect();
             !wanted.contains(&key)
         });
+        table.reindex();
         Ok(vec![Ok(()); keys.len()])
     }
 

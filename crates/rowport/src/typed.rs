@@ -654,8 +654,9 @@ impl<T> Typed<T> {
 /// (`skip_invalid`). A file that lacks the column of a field which must have a value is an
 /// [`ImportError::Columns`].
 ///
-/// The store holds only the type's own table, so a relation field (a foreign-key or
-/// many-to-many widget) cannot be resolved here; import such a type into a database.
+/// The store holds only the type's own table; a type with a relation field (a foreign-key
+/// or many-to-many widget) is read with [`read_in`], into a store that holds the related
+/// rows too.
 ///
 /// ```
 /// use chrono::NaiveDate;
@@ -701,6 +702,54 @@ pub fn read_with<T: Model>(
     reader: &mut dyn RowReader,
     options: &ImportOptions,
 ) -> Result<Typed<T>, ImportError> {
+    read_in(resource, &mut MemoryStore::new(), reader, options)
+}
+
+/// [`read_with`] into a [`MemoryStore`] you prepared: put in it the rows that the type's
+/// foreign keys and many-to-many fields look up (an `author` table for a book's author
+/// name), and they are resolved and checked as a database would, still without one. The
+/// type's own table is made for it when the store lacks it; rows already in it are
+/// updated by a file row with the same import id. [`Typed::rows`] holds the table's rows
+/// after the import.
+///
+/// ```
+/// use rowport::memory::MemoryStore;
+/// use rowport::widgets::{CharWidget, ForeignKeyWidget};
+/// use rowport::{ImportOptions, Model, Store, Value, ValueKind};
+///
+/// #[derive(Debug, rowport::Resource)]
+/// struct Book {
+///     id: i64,
+///     title: String,
+///     #[rowport(column_name = "author", widget = ForeignKeyWidget::new("author", "name", "id", Box::new(CharWidget::new(false))))]
+///     author_id: i64,
+/// }
+///
+/// let mut store = MemoryStore::new();
+/// store.create_table("author", &[("id", ValueKind::Int), ("name", ValueKind::Text)]);
+/// let names = [vec![Value::Text("Le Guin".into())], vec![Value::Text("Herbert".into())]];
+/// store.insert("author", &["name".to_owned()], &names, None)?;
+///
+/// let csv = "title,author\nDune,Herbert\nEmma,Austen\n";
+/// let mut input = rowport::formats::open_reader(
+///     rowport::formats::Format::Csv, Box::new(csv.as_bytes()), "books.csv", &Default::default())?;
+/// let options = ImportOptions { skip_invalid: true, ..ImportOptions::default() };
+/// let books = rowport::read_in::<Book>(&Book::resource()?, &mut store, input.as_mut(), &options)?;
+///
+/// assert_eq!(books.rows.len(), 1);
+/// assert_eq!((books.rows[0].title.as_str(), books.rows[0].author_id), ("Dune", 2));
+/// assert_eq!(
+///     books.result.errors[0].describe("books.csv"),
+///     "books.csv, row 3, column \"author\": \"Austen\" matches no author row (looked up by name)"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_in<T: Model>(
+    resource: &Resource,
+    store: &mut MemoryStore,
+    reader: &mut dyn RowReader,
+    options: &ImportOptions,
+) -> Result<Typed<T>, ImportError> {
     let headers = reader.headers();
     // An empty input has no header and no rows: nothing is missing from it.
     let missing: Vec<&str> = resource
@@ -728,9 +777,10 @@ pub fn read_with<T: Model>(
             ),
         });
     }
-    let mut store = MemoryStore::new();
-    store.create_table_for(resource);
-    let result = import(resource, &mut store, reader, options)?;
+    if store.columns(&resource.table).is_empty() {
+        store.create_table_for(resource);
+    }
+    let result = import(resource, store, reader, options)?;
     let names: Arc<[String]> = store
         .columns(&resource.table)
         .into_iter()

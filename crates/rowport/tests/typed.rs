@@ -552,3 +552,98 @@ fn read_all_of_an_empty_file_is_no_rows() {
     assert!(books.rows.is_empty());
     assert_eq!(books.result.totals.rows(), 0);
 }
+
+/// A novel whose author and genres are looked up by name in tables the program loaded.
+#[derive(Debug, rowport::Resource)]
+#[rowport(import_id = "title")]
+struct Novel {
+    id: i64,
+    title: String,
+    #[rowport(column_name = "author", widget = rowport::widgets::ForeignKeyWidget::new("author", "name", "id", Box::new(rowport::widgets::CharWidget::new(false))))]
+    author_id: i64,
+    #[rowport(widget = rowport::widgets::ManyToManyWidget::new("genre", "name", "id", rowport::widgets::LinkTable { table: "novel_genre".into(), owner_column: "novel_id".into(), target_column: "genre_id".into() }, "|", Box::new(rowport::widgets::CharWidget::new(false))))]
+    genres: Vec<i64>,
+}
+
+#[test]
+fn read_in_resolves_foreign_keys_and_many_to_many_against_rows_in_the_memory_store() {
+    let mut store = rowport::memory::MemoryStore::new();
+    store.create_table(
+        "author",
+        &[("id", ValueKind::Int), ("name", ValueKind::Text)],
+    );
+    store.create_table(
+        "genre",
+        &[("id", ValueKind::Int), ("name", ValueKind::Text)],
+    );
+    store.create_table(
+        "novel_genre",
+        &[
+            ("id", ValueKind::Int),
+            ("novel_id", ValueKind::Int),
+            ("genre_id", ValueKind::Int),
+        ],
+    );
+    let names = |list: &[&str]| -> Vec<Vec<Value>> {
+        list.iter()
+            .map(|n| vec![Value::Text((*n).into())])
+            .collect()
+    };
+    store
+        .insert(
+            "author",
+            &["name".into()],
+            &names(&["Le Guin", "Herbert"]),
+            None,
+        )
+        .unwrap();
+    store
+        .insert(
+            "genre",
+            &["name".into()],
+            &names(&["sf", "fantasy", "classic"]),
+            None,
+        )
+        .unwrap();
+    let csv = "title,author,genres\nDune,Herbert,sf|classic\nEarthsea,Le Guin,fantasy\nEmma,Austen,classic\nSolaris,Lem,\nHyperion,Herbert,space opera\n";
+    let options = ImportOptions {
+        skip_invalid: true,
+        ..ImportOptions::default()
+    };
+    let novels = rowport::read_in::<Novel>(
+        &Novel::resource().unwrap(),
+        &mut store,
+        reader(Format::Csv, csv, "novels.csv").as_mut(),
+        &options,
+    )
+    .unwrap();
+
+    let read: Vec<(&str, i64)> = novels
+        .rows
+        .iter()
+        .map(|n| (n.title.as_str(), n.author_id))
+        .collect();
+    assert_eq!(read, [("Dune", 2), ("Earthsea", 1)]);
+    assert_eq!(
+        errors(&novels.result),
+        [
+            "books.csv, row 4, column \"author\": \"Austen\" matches no author row (looked up by name)",
+            "books.csv, row 5, column \"author\": \"Lem\" matches no author row (looked up by name)",
+            "books.csv, row 6, column \"genres\": \"space opera\" names no genre row for \"space opera\" (looked up by name)",
+        ]
+    );
+    // The links of the two valid novels (1 = Dune, 2 = Earthsea), by genre id.
+    let links: Vec<(Value, Value)> = store
+        .rows("novel_genre")
+        .into_iter()
+        .map(|r| (r[1].clone(), r[2].clone()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (Value::Int(1), Value::Int(1)),
+            (Value::Int(1), Value::Int(3)),
+            (Value::Int(2), Value::Int(2)),
+        ]
+    );
+}
