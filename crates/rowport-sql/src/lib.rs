@@ -15,8 +15,6 @@ mod mysql;
 mod postgres;
 mod scan_sql;
 mod sqlite;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 use std::path::PathBuf;
 

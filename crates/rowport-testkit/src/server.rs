@@ -55,6 +55,16 @@ impl ServerDatabase {
         self.server.with_database(&self.name)
     }
 
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The URL of another database on the same server (one that need not exist).
+    pub fn url_of(&self, database: &str) -> String {
+        self.server.with_database(database)
+    }
+
     /// Runs SQL statements in the database.
     pub fn execute(&self, sql: &str) {
         self.client(Some(&self.name), sql, false);
@@ -246,7 +256,7 @@ pub fn database_name() -> String {
 /// [`database_name`] more than six hours before `now` (seconds since the Unix epoch).
 ///
 /// Only names of exactly that shape count: other suites' databases that share the prefix
-/// (`rowport_sql::testing` names its own `rowport_t_<pid>_<n>_<hex>`) are never taken for
+/// (an older kit named them `rowport_t_<pid>_<n>_<hex>`) are never taken for
 /// old ones, so a sweep cannot drop a database another process is using.
 pub fn is_leftover(name: &str, now: u64) -> bool {
     let Some(rest) = name.strip_prefix(NAME_PREFIX) else {
@@ -340,7 +350,7 @@ mod tests {
         let old = now - LEFTOVER_AGE_SECS - 1;
         assert!(is_leftover(&format!("rowport_t_{old}_123_0"), now));
         assert!(!is_leftover(&format!("rowport_t_{}_123_0", now - 60), now));
-        // rowport_sql::testing's live databases: a pid where the time would be.
+        // Names of another shape: a pid where the time would be.
         assert!(!is_leftover("rowport_t_4242_0_00c0ffee", now));
         assert!(!is_leftover("rowport_t_4242_0_12345678", now));
         assert!(!is_leftover("rowport_t_4242_7_1", now));
