@@ -173,6 +173,49 @@ fn demo_inspect_lists_every_table_snapshot() {
     insta::assert_snapshot!("demo_inspect", run.stdout);
 }
 
+/// The demo's config with a resource of export-only fields: a relation path, a template
+/// and a name for people.
+fn with_labels(sandbox: &Sandbox) {
+    let config = String::from_utf8(sandbox.read("demo/rowport.toml")).unwrap();
+    sandbox.write(
+        "demo/rowport.toml",
+        format!(
+            "{config}\n\
+             [resources.book_labels]\n\
+             extends = \"book\"\n\
+             verbose_name = \"Book labels\"\n\
+             fields = [\"isbn\", \"name\", \"author__name\", \"label\"]\n\
+             [resources.book_labels.field.label]\n\
+             dehydrate = \"{{{{ name }}}} by {{{{ author.name }}}}\"\n"
+        ),
+    );
+}
+
+#[test]
+fn demo_inspect_shows_export_only_fields_and_the_verbose_name_snapshot() {
+    let sandbox = demo();
+    with_labels(&sandbox);
+    let run = in_demo(&sandbox, &["inspect", "book_labels"]);
+    run.success();
+    insta::assert_snapshot!("demo_inspect_book_labels", run.stdout);
+    // The export writes exactly the fields inspect lists, in its order.
+    let run = in_demo(&sandbox, &["export", "csv", "book_labels"]);
+    run.success();
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("isbn,name,author__name,label")
+    );
+}
+
+#[test]
+fn demo_inspect_lists_export_fields_and_names_snapshot() {
+    let sandbox = demo();
+    with_labels(&sandbox);
+    let run = in_demo(&sandbox, &["inspect"]);
+    run.success();
+    insta::assert_snapshot!("demo_inspect_with_labels", run.stdout);
+}
+
 #[test]
 fn demo_invalid_row_snapshot() {
     let sandbox = demo();

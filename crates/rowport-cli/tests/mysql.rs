@@ -344,11 +344,11 @@ fn inspect_lists_the_tables_and_a_resource_fields() {
     run.success();
     assert_eq!(
         run.stdout,
-        "resource         table            import id  fields\n\
-         author           author           id         3\n\
-         book             book             isbn       8\n\
-         book_categories  book_categories  id         3\n\
-         category         category         id         2\n"
+        "resource         table            import id  import fields  export fields\n\
+         author           author           id         3              3\n\
+         book             book             isbn       8              8\n\
+         book_categories  book_categories  id         3              3\n\
+         category         category         id         2              2\n"
     );
     let run = db.rowport(&["inspect", "book"]);
     run.success();

@@ -254,11 +254,11 @@ fn inspect_lists_the_tables_and_describes_a_resource() {
     run.success();
     assert_eq!(
         run.stdout,
-        "resource         table            import id  fields\n\
-         author           author           id         3\n\
-         book             book             isbn       8\n\
-         book_categories  book_categories  id         3\n\
-         category         category         id         2\n"
+        "resource         table            import id  import fields  export fields\n\
+         author           author           id         3              3\n\
+         book             book             isbn       8              8\n\
+         book_categories  book_categories  id         3              3\n\
+         category         category         id         2              2\n"
     );
     let run = rowport(&sandbox, &db, &["inspect", "book"]);
     run.success();

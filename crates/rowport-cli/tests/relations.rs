@@ -149,6 +149,30 @@ backend_tests! {
         assert_eq!(sandbox.scalar("SELECT count(*) FROM essay"), "2");
     }
 
+    fn export_where_on_a_natural_key_compares_both_columns(backend) {
+        let sandbox = sandbox(backend);
+        sandbox.execute(
+            "INSERT INTO essay (title, writer_id) VALUES \
+             ('A Room of One''s Own', 1), ('The Wise Virgins', 2), ('Animal Farm', 3)",
+        );
+        for resource in ["essay", "natural_essay"] {
+            let run = sandbox.rowport(&[
+                "export", "csv", resource, "--fields", "title,writer",
+                "--where", r#"writer=["Woolf", "Leonard"]"#,
+            ]);
+            run.success();
+            assert_eq!(
+                run.stdout.replace("\r\n", "\n"),
+                "title,writer\nThe Wise Virgins,\"[\"\"Woolf\"\",\"\"Leonard\"\"]\"\n",
+                "{resource}"
+            );
+            sandbox
+                .rowport(&["export", "csv", resource, "--where", r#"writer!=["Woolf","Leonard"]"#])
+                .expect_code(2)
+                .stderr_contains("\"writer\" is a key of several columns (last_name, first_name), which only = compares");
+        }
+    }
+
     fn use_natural_foreign_keys_round_trip(backend) {
         let sandbox = sandbox(backend);
         sandbox.write(

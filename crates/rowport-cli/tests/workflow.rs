@@ -199,25 +199,37 @@ backend_tests! {
     fn toml_clean_model_instances_reports_a_check_violation_before_writing(backend) {
         let sandbox = Sandbox::with_schema_on(
             backend,
-            "CREATE TABLE item (id {pk}, name VARCHAR(50) NOT NULL, qty INTEGER NOT NULL CHECK (qty >= 0));",
+            "CREATE TABLE item (id {pk}, name VARCHAR(50) NOT NULL, qty INTEGER NOT NULL CHECK (qty >= 0), \
+             low DECIMAL(6, 2) NULL, high DECIMAL(6, 2) NULL, CONSTRAINT item_range CHECK (low <= high));",
         );
         sandbox.write("rowport.toml", "[resources.item]\nclean_model_instances = true\n");
-        sandbox.write("items.csv", "name,qty\nbolt,5\nnut,-2\nwasher,0\n");
+        // Row 5's 10.00 <= 9.50 holds as text but not as numbers; row 6 leaves high NULL.
+        sandbox.write(
+            "items.csv",
+            "name,qty,low,high\nbolt,5,1.00,2.00\nnut,-2,1.00,2.00\nwasher,0,9.50,10.00\nscrew,1,10.00,9.50\npin,1,3.00,\n",
+        );
+        // Each store reports the constraint as its catalog spells it.
+        let (qty, range) = match backend {
+            Backend::Sqlite => ("CHECK (qty >= 0)", "CHECK (low <= high)"),
+            Backend::Postgres => ("CHECK ((qty >= 0))", "CHECK ((low <= high))"),
+            Backend::Mysql => ("CHECK (`qty` >= 0)", "CHECK (`low` <= `high`)"),
+        };
+
+        // Without --skip-invalid nothing is written: exit 1, both rows named.
+        let run = sandbox.rowport(&["import", "item", "items.csv"]);
+        run.expect_code(1)
+            .stderr_has_line(&format!("error: items.csv, row 3: breaks the item table's check {qty}"))
+            .stderr_has_line(&format!("error: items.csv, row 5: breaks the item table's check {range}"));
+        assert_eq!(run.totals(), "3 new, 0 updated, 0 skipped, 0 deleted, 2 invalid, 0 errors");
+        assert_eq!(sandbox.query("SELECT count(*) FROM item"), rows(&[&["0"]]));
+
         let run = sandbox.rowport(&["import", "item", "items.csv", "--skip-invalid"]);
-        run.success();
-        match backend {
-            // MySQL's CHECK constraints are left to the database: an error row on write.
-            Backend::Mysql => {
-                assert_eq!(run.totals(), "2 new, 0 updated, 0 skipped, 0 deleted, 0 invalid, 1 errors");
-            }
-            _ => {
-                assert_eq!(run.totals(), "2 new, 0 updated, 0 skipped, 0 deleted, 1 invalid, 0 errors");
-                run.stderr_contains("warning: items.csv, row 3: breaks the item table's check CHECK");
-            }
-        }
+        run.success()
+            .stderr_has_line(&format!("warning: items.csv, row 3: breaks the item table's check {qty}"));
+        assert_eq!(run.totals(), "3 new, 0 updated, 0 skipped, 0 deleted, 2 invalid, 0 errors");
         assert_eq!(
             sandbox.query("SELECT name, qty FROM item ORDER BY name"),
-            rows(&[&["bolt", "5"], &["washer", "0"]])
+            rows(&[&["bolt", "5"], &["pin", "1"], &["washer", "0"]])
         );
     }
 }

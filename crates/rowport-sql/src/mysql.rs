@@ -465,6 +465,118 @@ impl MysqlStore {
 }
 
 impl Store for MysqlStore {
+    /// Evaluates the table's CHECK constraints on the batch's values with one query per
+    /// constraint per chunk, without writing: the rows become a derived table
+    /// (`SELECT ? AS n, ? AS col … UNION ALL SELECT ?, ? …`) whose columns are named as the
+    /// table's, so the constraint's own text applies to them.
+    fn check_rows(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<(usize, String)>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (db, name) = self.split(table);
+        let (db, name) = (db.to_owned(), name.to_owned());
+        // MariaDB names a column's check after the column, so its names repeat across the
+        // tables of a database: only its CHECK_CONSTRAINTS.TABLE_NAME tells them apart.
+        // MySQL has no TABLE_NAME there, but unique names, and checks it does not enforce.
+        let sql = if self.mariadb {
+            "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+             WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME"
+        } else {
+            "SELECT cc.CHECK_CLAUSE FROM information_schema.TABLE_CONSTRAINTS tc \
+             JOIN information_schema.CHECK_CONSTRAINTS cc \
+             ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+             WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND tc.ENFORCED = 'YES' \
+             AND tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? ORDER BY tc.CONSTRAINT_NAME"
+        };
+        let clauses: Vec<String> = self
+            .conn
+            .exec(sql, (&db, &name))
+            .map_err(|e| self.error(&e))?;
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        type ColumnRow = (String, String, Option<u64>, Option<u64>, Option<u64>);
+        let table_columns: Vec<ColumnRow> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 ORDER BY ORDINAL_POSITION",
+                (&db, &name),
+            )
+            .map_err(|e| self.error(&e))?;
+        // Every column of the table, so that a check names only known columns: those the
+        // batch fills are sent (cast to the column's type where a text parameter would
+        // compare as text), the others are NULL, on which a CHECK passes.
+        let mut first = vec![format!("? AS {}", quote("__rowport_n"))];
+        let mut later = vec!["?".to_owned()];
+        let mut sent: Vec<usize> = Vec::new();
+        for (column, data_type, precision, scale, datetime_precision) in &table_columns {
+            match columns.iter().position(|c| c == column) {
+                Some(j) => {
+                    let value =
+                        schema::check_cast(data_type, *precision, *scale, *datetime_precision);
+                    first.push(format!("{value} AS {}", quote(column)));
+                    later.push(value);
+                    sent.push(j);
+                }
+                None => {
+                    first.push(format!("NULL AS {}", quote(column)));
+                    later.push("NULL".to_owned());
+                }
+            }
+        }
+        let (first, later) = (first.join(", "), later.join(", "));
+        let width = sent.len() + 1;
+        let size = |i: usize| {
+            8 + sent
+                .iter()
+                .map(|&j| rows[i].get(j).map_or(8, convert::size))
+                .sum::<usize>()
+        };
+        let ranges = chunks(rows.len(), width, self.budget(), &size);
+        let mut failed = Vec::new();
+        for clause in &clauses {
+            let check = schema::check_text(clause);
+            for range in &ranges {
+                let mut derived = format!("SELECT {first}");
+                for _ in 1..range.len() {
+                    derived.push_str(" UNION ALL SELECT ");
+                    derived.push_str(&later);
+                }
+                let sql = format!(
+                    "SELECT t.{} FROM ({derived}) AS t WHERE NOT ({clause})",
+                    quote("__rowport_n")
+                );
+                let mut values = Vec::with_capacity(width * range.len());
+                for i in range.clone() {
+                    values.push(MyValue::Int(i64::try_from(i).unwrap_or(i64::MAX)));
+                    for &j in &sent {
+                        values.push(rows[i].get(j).map_or(MyValue::NULL, convert::bind));
+                    }
+                }
+                // A failed SELECT leaves the transaction as it was on both servers. A check
+                // the server cannot evaluate here refuses no row: the INSERT still enforces
+                // it, and a refused row then becomes an error row.
+                let hits: Vec<i64> = match self.conn.exec(&sql, params(values)) {
+                    Ok(hits) => hits,
+                    Err(MyError::MySqlError(_)) => break,
+                    Err(e) => return Err(self.error(&e)),
+                };
+                for n in hits {
+                    failed.push((usize::try_from(n).unwrap_or(usize::MAX), check.clone()));
+                }
+            }
+        }
+        failed.sort();
+        Ok(failed)
+    }
+
     fn table_names(&mut self) -> Result<Vec<String>, StoreError> {
         let db = self.target.database.clone();
         self.tables_in(&db)

@@ -853,3 +853,91 @@ fn a_cloned_store_has_its_own_connection_from_the_pool() {
     // …until it is committed.
     assert_eq!(fetch_all(&mut reader), [[id]]);
 }
+
+#[test]
+#[cfg_attr(
+    not(rowport_mysql_tests),
+    ignore = "set ROWPORT_TEST_MYSQL=mysql://… to run"
+)]
+fn clean_model_instances_reports_check_violations_as_invalid_rows_before_writing() {
+    // Two tables with a check on a column of the same name: MariaDB names both checks
+    // `qty`, and only the item table's may apply to items.
+    let db = TestDb::with_schema(
+        "CREATE TABLE item (
+           id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+           name varchar(50) NOT NULL,
+           qty int NOT NULL CHECK (qty >= 0),
+           low decimal(6, 2) NULL,
+           high decimal(6, 2) NULL,
+           made date NULL,
+           doc json NULL,
+           CONSTRAINT item_range CHECK (low <= high),
+           CONSTRAINT item_made CHECK (made >= '2000-01-01')
+         ) ENGINE=InnoDB;
+         CREATE TABLE crate (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, qty int NOT NULL CHECK (qty > 100)) ENGINE=InnoDB;",
+    );
+    let mut store = db.store();
+    let item = config("[resources.item]\nclean_model_instances = true\nbatch_size = 10000\n")
+        .resource("item", &mut store)
+        .unwrap();
+    // 6,000 rows of 7 or 8 values are checked in three statements per check (16,384
+    // placeholders at most), so row 5,502's number crosses a statement's boundary.
+    let mut csv = String::from("name,qty,low,high,made,doc\n");
+    for i in 0..6_000 {
+        let line = match i {
+            // 10.00 <= 9.50 holds as text, not as numbers.
+            1 => "screw,1,10.00,9.50,2020-05-01,\"{\"\"a\"\": 1}\"".to_owned(),
+            2 => "nut,-2,1.00,2.00,,".to_owned(),
+            3 => "old,1,,,1999-12-31,".to_owned(),
+            5_500 => "late,-1,,,,".to_owned(),
+            _ => format!("part {i},{},9.50,10.00,2020-05-01,[1]", i % 7),
+        };
+        csv.push_str(&line);
+        csv.push('\n');
+    }
+    let result = run(&mut store, &item, &csv);
+    let messages: Vec<(String, rowport::RowOutcome)> = result
+        .errors
+        .iter()
+        .map(|e| (e.describe("items.csv"), e.outcome))
+        .collect();
+    let invalid = |text: &str| (text.to_owned(), rowport::RowOutcome::Invalid);
+    assert_eq!(
+        messages,
+        [
+            invalid("items.csv, row 3: breaks the item table's check CHECK (`low` <= `high`)"),
+            invalid("items.csv, row 4: breaks the item table's check CHECK (`qty` >= 0)"),
+            invalid(
+                "items.csv, row 5: breaks the item table's check CHECK (`made` >= '2000-01-01')"
+            ),
+            invalid("items.csv, row 5502: breaks the item table's check CHECK (`qty` >= 0)"),
+        ]
+    );
+    assert_eq!(
+        (
+            result.totals.new,
+            result.totals.invalid,
+            result.totals.error
+        ),
+        (5_996, 4, 0)
+    );
+    assert!(!result.committed);
+    assert_eq!(db.scalar("SELECT count(*) FROM item"), "0");
+
+    // Asked to keep the valid rows, they are written and the refused ones are not.
+    let result = run_with(
+        &mut store,
+        &item,
+        &csv,
+        &ImportOptions {
+            skip_invalid: true,
+            ..ImportOptions::default()
+        },
+    );
+    assert_eq!((result.totals.new, result.totals.invalid), (5_996, 4));
+    assert_eq!(db.scalar("SELECT count(*) FROM item"), "5996");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM item WHERE name IN ('screw', 'nut', 'old', 'late')"),
+        "0"
+    );
+}

@@ -145,15 +145,21 @@ impl Filter {
 
     /// The filter as it is written (`price>=10`).
     pub fn expression(&self) -> String {
-        let op = match self.op {
+        format!("{}{}{}", self.field, self.op.symbol(), self.value)
+    }
+}
+
+impl FilterOp {
+    /// The operator as it is written (`>=`).
+    fn symbol(self) -> &'static str {
+        match self {
             FilterOp::Eq => "=",
             FilterOp::Ne => "!=",
             FilterOp::Lt => "<",
             FilterOp::Le => "<=",
             FilterOp::Gt => ">",
             FilterOp::Ge => ">=",
-        };
-        format!("{}{op}{}", self.field, self.value)
+        }
     }
 }
 
@@ -779,7 +785,7 @@ impl<'r> Plan<'r> {
         let mut scan = Scan::new(&resource.table);
         scan.columns = layout.columns;
         for filter in filters {
-            scan.filter.push(scan_filter(resource, store, filter)?);
+            scan.filter.extend(scan_filter(resource, store, filter)?);
         }
         for key in &options.order_by {
             let (name, descending) = match key.strip_prefix('-') {
@@ -870,17 +876,35 @@ fn more_lookup_columns(
         .collect())
 }
 
-/// A filter as the store runs it: its target resolved, its value cleaned by the widget.
+/// A filter as the store runs it: its target resolved, its value cleaned by the widget;
+/// one condition per column for a foreign key found by several columns.
 fn scan_filter(
     resource: &Resource,
     store: &mut dyn Store,
     filter: &Filter,
-) -> Result<ScanFilter, ExportError> {
+) -> Result<Vec<ScanFilter>, ExportError> {
     let error = |message: String| ExportError::Filter {
         expression: filter.expression(),
         message,
     };
-    let (joins, column, widget) = match resolve(resource, store, &filter.field)?.map_err(error)? {
+    // With `use_natural_foreign_keys` the user writes a foreign key as the export shows it:
+    // the related table's natural key.
+    let natural = match resource.field(&filter.field).or_else(|| {
+        resource
+            .fields
+            .iter()
+            .find(|f| f.column_name == filter.field)
+    }) {
+        Some(field) if resource.options.use_natural_foreign_keys => {
+            Some(widgets::with_natural_key(field, store)?)
+        }
+        _ => None,
+    };
+    let target = match &natural {
+        Some(field) => field_target(resource, store, field)?,
+        None => resolve(resource, store, &filter.field)?,
+    };
+    let (joins, column, widget) = match target.map_err(error)? {
         Target::Column {
             joins,
             column,
@@ -894,35 +918,87 @@ fn scan_filter(
             )))
         }
     };
-    let condition = if filter.value.is_empty() && matches!(filter.op, FilterOp::Eq | FilterOp::Ne) {
-        Condition::IsNull {
-            column,
-            negated: filter.op == FilterOp::Ne,
-        }
-    } else {
-        let value = widget
-            .clean(&Cell::Text(filter.value.clone()))
-            .map_err(|e| error(format!("\"{}\" {}", filter.value, e.message)))?;
-        if value.is_null() {
+    if filter.value.is_empty() && matches!(filter.op, FilterOp::Eq | FilterOp::Ne) {
+        return Ok(vec![ScanFilter {
+            joins,
+            condition: Condition::IsNull {
+                column,
+                negated: filter.op == FilterOp::Ne,
+            },
+        }]);
+    }
+    let value = widget
+        .clean(&Cell::Text(filter.value.clone()))
+        .map_err(|e| error(format!("\"{}\" {}", filter.value, e.message)))?;
+    if value.is_null() {
+        return Err(error(format!(
+            "\"{}\" is null for this field; write FIELD= for null",
+            filter.value
+        )));
+    }
+    // A foreign key found by several columns: its value is one value per column, each
+    // compared through the same join. Filters only AND, so only `=` can be expressed.
+    let composite = widget
+        .relation()
+        .filter(|r| r.kind == RelationKind::ForeignKey && !r.more_lookups.is_empty())
+        .filter(|r| r.lookup == column && !joins.is_empty());
+    if let Some(relation) = composite {
+        let lookups: Vec<String> = relation.lookups().cloned().collect();
+        if filter.op != FilterOp::Eq {
+            let op = filter.op.symbol();
             return Err(error(format!(
-                "\"{}\" is null for this field; write FIELD= for null",
-                filter.value
+                "\"{}\" is a key of several columns ({}), which only = compares; filter on one of them with a relation path ({}__{}{op}…)",
+                filter.field,
+                lookups.join(", "),
+                filter.field,
+                lookups[0]
             )));
         }
-        Condition::Compare {
-            column,
-            op: match filter.op {
-                FilterOp::Eq => CompareOp::Eq,
-                FilterOp::Ne => CompareOp::Ne,
-                FilterOp::Lt => CompareOp::Lt,
-                FilterOp::Le => CompareOp::Le,
-                FilterOp::Gt => CompareOp::Gt,
-                FilterOp::Ge => CompareOp::Ge,
-            },
-            value,
-        }
+        let parts = match value {
+            Value::List(parts) if parts.len() == lookups.len() => parts,
+            // The widget reads exactly one value per column; anything else cannot match.
+            _ => {
+                return Err(error(format!(
+                    "\"{}\" is not a natural key of {} values ({})",
+                    filter.value,
+                    lookups.len(),
+                    lookups.join(", ")
+                )))
+            }
+        };
+        return Ok(lookups
+            .into_iter()
+            .zip(parts)
+            .map(|(column, value)| ScanFilter {
+                joins: joins.clone(),
+                condition: if value.is_null() {
+                    Condition::IsNull {
+                        column,
+                        negated: false,
+                    }
+                } else {
+                    Condition::Compare {
+                        column,
+                        op: CompareOp::Eq,
+                        value,
+                    }
+                },
+            })
+            .collect());
+    }
+    let condition = Condition::Compare {
+        column,
+        op: match filter.op {
+            FilterOp::Eq => CompareOp::Eq,
+            FilterOp::Ne => CompareOp::Ne,
+            FilterOp::Lt => CompareOp::Lt,
+            FilterOp::Le => CompareOp::Le,
+            FilterOp::Gt => CompareOp::Gt,
+            FilterOp::Ge => CompareOp::Ge,
+        },
+        value,
     };
-    Ok(ScanFilter { joins, condition })
+    Ok(vec![ScanFilter { joins, condition }])
 }
 
 /// The filters of an export: the options' and what `filter_export` adds.
@@ -945,7 +1021,7 @@ pub fn count(
     if options.record_filter.is_none() {
         let mut scan_filters = Vec::with_capacity(filters.len());
         for filter in &filters {
-            scan_filters.push(scan_filter(resource, store, filter)?);
+            scan_filters.extend(scan_filter(resource, store, filter)?);
         }
         return Ok(store.count_rows(&resource.table, &scan_filters)?);
     }

@@ -159,7 +159,7 @@ pub mod widgets;
 
 pub use builder::ResourceBuilder;
 pub use export::{export, ExportError, ExportOptions};
-pub use field::Field;
+pub use field::{Dehydrate, Field};
 pub use hooks::{Context, HookError, Hooks, NoHooks, Observer, RowData};
 pub use import::{import, import_into, ImportError, ImportOptions};
 pub use record::Record;

@@ -73,6 +73,63 @@ pub fn json_check_column(clause: &str) -> Option<&str> {
         .filter(|c| !c.contains('`'))
 }
 
+/// A CHECK constraint as the other stores report it, `CHECK (expr)`, from
+/// `information_schema.CHECK_CONSTRAINTS.CHECK_CLAUSE`, which MySQL wraps in parentheses
+/// (`(`qty` >= 0)`) and MariaDB does not (`` `qty` >= 0 ``).
+pub fn check_text(clause: &str) -> String {
+    let clause = clause.trim();
+    let inner = clause
+        .strip_prefix('(')
+        .and_then(|c| c.strip_suffix(')'))
+        .filter(|inner| balanced(inner))
+        .unwrap_or(clause);
+    format!("CHECK ({inner})")
+}
+
+/// Whether every parenthesis of `text` outside quotes closes one opened before it.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
+}
+
+/// The placeholder of a value sent for a CHECK evaluation, cast to its column's type where
+/// the text it is bound as would otherwise compare as text (`'10.00' < '9.50'`).
+pub fn check_cast(
+    data_type: &str,
+    precision: Option<u64>,
+    scale: Option<u64>,
+    datetime_precision: Option<u64>,
+) -> String {
+    let fraction = datetime_precision.unwrap_or(0).min(6);
+    match data_type.to_ascii_lowercase().as_str() {
+        "decimal" | "numeric" | "dec" | "fixed" => format!(
+            "CAST(? AS DECIMAL({}, {}))",
+            precision.unwrap_or(10).clamp(1, 65),
+            scale.unwrap_or(0).min(30)
+        ),
+        "date" => "CAST(? AS DATE)".to_owned(),
+        "datetime" | "timestamp" => format!("CAST(? AS DATETIME({fraction}))"),
+        "time" => format!("CAST(? AS TIME({fraction}))"),
+        _ => "?".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +166,25 @@ mod tests {
         assert_eq!(enum_choices("varchar(10)"), None);
         assert_eq!(json_check_column("json_valid(`doc`)"), Some("doc"));
         assert_eq!(json_check_column("`a` > 0"), None);
+    }
+
+    #[test]
+    fn check_clauses_read_as_the_other_stores_write_them() {
+        assert_eq!(check_text("`qty` >= 0"), "CHECK (`qty` >= 0)");
+        assert_eq!(check_text("(`qty` >= 0)"), "CHECK (`qty` >= 0)");
+        assert_eq!(
+            check_text("(`lo` >= 0) and (`hi` >= 0)"),
+            "CHECK ((`lo` >= 0) and (`hi` >= 0))"
+        );
+        assert_eq!(check_text("(`a` = ')')"), "CHECK (`a` = ')')");
+        assert_eq!(
+            check_cast("decimal", Some(5), Some(2), None),
+            "CAST(? AS DECIMAL(5, 2))"
+        );
+        assert_eq!(
+            check_cast("datetime", None, None, Some(6)),
+            "CAST(? AS DATETIME(6))"
+        );
+        assert_eq!(check_cast("varchar", None, None, None), "?");
     }
 }
