@@ -572,6 +572,123 @@ backend_tests! {
     }
 }
 
+/// The library with a JSON column on books and on authors, in each backend's JSON type
+/// (SQLite `JSON`, PostgreSQL `jsonb`, MariaDB `JSON`, which is LONGTEXT with a
+/// `json_valid` check), and a field reading one key of it.
+fn library_with_json(backend: Backend) -> Sandbox {
+    let sandbox = library_with_books(backend);
+    let json = match backend {
+        Backend::Postgres => "jsonb",
+        Backend::Sqlite | Backend::Mysql => "JSON",
+    };
+    sandbox.execute(&format!(
+        "ALTER TABLE book ADD COLUMN data {json} NULL;\n\
+         ALTER TABLE author ADD COLUMN profile {json} NULL;"
+    ));
+    sandbox.execute(
+        r#"UPDATE book SET data = '{"name": "Anarres, or: the wall", "pages": 387, "tags": ["utopia", "sf"], "address": {"city": "Abbenay"}}' WHERE isbn = '111';
+UPDATE book SET data = '{"name": "Le città invisibili", "pages": 165, "tags": []}' WHERE isbn = '222';
+UPDATE book SET data = '["not", "an", "object"]' WHERE isbn = '333';
+UPDATE author SET profile = '{"city": "Portland"}' WHERE name = 'Ursula K. Le Guin';
+UPDATE author SET profile = '{"city": "Sanremo"}' WHERE name = 'Italo Calvino';"#,
+    );
+    sandbox.write(
+        "rowport.toml",
+        format!(
+            "{LIBRARY_CONFIG}\n\
+             [resources.book.field.title]\n\
+             attribute = \"data__name\"\n\
+             column_name = \"Original title\"\n"
+        ),
+    );
+    sandbox
+}
+
+backend_tests! {
+    fn json_sub_key_field_exports_the_key_of_a_json_column(backend) {
+        let sandbox = library_with_json(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields",
+            "isbn,title,data__pages,data__address__city,data__tags__1,author__profile__city",
+        ]);
+        run.success();
+        assert_eq!(
+            run.stdout,
+            "isbn,Original title,data__pages,data__address__city,data__tags__1,author__profile__city\n\
+             111,\"Anarres, or: the wall\",387,Abbenay,sf,Portland\n\
+             222,Le città invisibili,165,,,Sanremo\n\
+             333,,,,,\n\
+             444,,,,,\n"
+        );
+        // A number stays a number in JSON.
+        let run = sandbox.rowport(&[
+            "export", "json", "book", "--fields", "isbn,data__pages", "--where", "isbn=222",
+        ]);
+        run.success();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap(),
+            serde_json::json!([{"isbn": "222", "data__pages": 165}])
+        );
+        // Filtering on a key inside JSON is refused in one sentence.
+        let run = sandbox.rowport(&["export", "csv", "book", "--where", "data__name=x"]);
+        run.expect_code(2).stderr_has_line(
+            "error: --where \"data__name=x\": \"data__name\" reads a key inside a JSON column, \
+             and rowport cannot filter by keys inside JSON; filter by a column or a relation path, \
+             or use a record filter in Rust",
+        );
+    }
+}
+
+backend_tests! {
+    fn fields_option_takes_a_relation_path_that_is_not_declared(backend) {
+        let sandbox = library_with_books(backend);
+        let run = sandbox.rowport(&[
+            "export", "csv", "book", "--fields", "name,author__name", "--order-by", "isbn",
+        ]);
+        run.success();
+        assert_eq!(
+            run.stdout,
+            "name,author__name\nThe Dispossessed,Ursula K. Le Guin\n\
+             \"Invisible Cities, a novel\",Italo Calvino\n\"The \"\"mirror\"\" edition\",\n\
+             \"Café über alles\nsecond line\",Octavia E. Butler\n"
+        );
+        // A path that leads nowhere names its step and the fields there are.
+        let run = sandbox.rowport(&["export", "csv", "book", "--fields", "name,author__nmae"]);
+        run.expect_code(2).stderr_has_line(
+            "error: field \"author__nmae\": table \"author\" has no column \"nmae\" \
+             (columns: id, name, birthday) (fields: isbn, name, author, author_email, published, \
+             price, in_stock, categories)",
+        );
+        let run = sandbox.rowport(&["export", "csv", "book", "--fields", "name,nmae"]);
+        run.expect_code(2).stderr_has_line(
+            "error: resource \"book\" has no field \"nmae\" (fields: isbn, name, author, \
+             author_email, published, price, in_stock, categories)",
+        );
+    }
+}
+
+backend_tests! {
+    fn import_with_a_json_sub_key_column_leaves_the_json_untouched(backend) {
+        let sandbox = library_with_json(backend);
+        let before = sandbox.query("SELECT isbn, data FROM book ORDER BY isbn");
+        sandbox.write(
+            "books.csv",
+            "isbn,name,Original title,data__pages\n111,The Dispossessed (1974),Something else,1\n",
+        );
+        let run = sandbox.rowport(&["import", "book", "books.csv"]);
+        run.success();
+        assert_eq!(
+            run.summary(),
+            "1 row: 0 new, 1 updated, 0 skipped, 0 deleted, 0 invalid, 0 errors"
+        );
+        assert_eq!(
+            sandbox.query("SELECT name FROM book WHERE isbn = '111'"),
+            [["The Dispossessed (1974)"]]
+        );
+        assert_eq!(sandbox.query("SELECT isbn, data FROM book ORDER BY isbn"), before);
+    }
+}
+
 backend_tests! {
     fn dehydrate_template_renders_related_values(backend) {
         let sandbox = library_with_computed_fields(backend);

@@ -363,6 +363,221 @@ fn field_dehydrate_template_reading_an_unknown_name_says_which() {
     );
 }
 
+// ---- 1.11 JSONField sub-keys ----------------------------------------------------------
+
+/// The books and authors with a JSON column each: nested objects, arrays, numbers, a
+/// boolean, a document that is not an object, a null document, a key that is null.
+const JSON_DATA: &str = r#"
+ALTER TABLE book ADD COLUMN data JSON NULL;
+ALTER TABLE author ADD COLUMN profile JSON NULL;
+UPDATE book SET data = '{"name": "Dune, the novel", "pages": 412, "rating": 4.5, "signed": true,
+  "address": {"city": "Arrakeen", "zip": "10191"}, "tags": ["sf", "desert"], "big": 18446744073709551615}'
+  WHERE isbn = '100';
+UPDATE book SET data = '{"name": "Emma", "tags": [], "address": "Highbury"}' WHERE isbn = '200';
+UPDATE book SET data = '"just text"' WHERE isbn = '300';
+UPDATE book SET data = '{"name": null, "pages": "n/a", "tags": [{"x": 1}]}' WHERE isbn = '500';
+UPDATE author SET profile = '{"city": "Tacoma"}' WHERE name = 'Frank Herbert';
+UPDATE author SET profile = '{"town": "Steventon"}' WHERE name = 'Jane Austen';
+"#;
+
+fn json_store() -> SqliteStore {
+    let store = store();
+    store.connection().execute_batch(JSON_DATA).unwrap();
+    store
+}
+
+#[test]
+fn json_sub_key_path_exports_the_key_of_a_json_column() {
+    let mut store = json_store();
+    let config = format!(
+        "{CONFIG}\n[resources.book.field.title]\nattribute = \"data__name\"\ncolumn_name = \"Title\"\n"
+    );
+    let book = resource(&config, "book", &mut store);
+    // A string key is its text (quoted by CSV only for the comma), never "quoted" JSON; a
+    // null key, a document that is not an object and a null document are empty.
+    assert_eq!(
+        csv(&book, &mut store, &fields(&["isbn", "title"])),
+        "isbn,Title\n100,\"Dune, the novel\"\n200,Emma\n300,\n400,\n500,\n"
+    );
+    assert!(book.field("title").unwrap().readonly);
+}
+
+#[test]
+fn json_sub_key_path_reads_nested_keys_array_indexes_and_gives_null_for_a_missing_key() {
+    let mut store = json_store();
+    let book = book(&mut store);
+    // None of these is declared: `fields` takes any path, as `--fields` does.
+    let options = fields(&[
+        "isbn",
+        "data__address__city",
+        "data__tags__0",
+        "data__tags__1",
+        "data__pages",
+        "data__rating",
+        "data__signed",
+        "data__big",
+        "data__address",
+        "data__tags",
+        "data__missing",
+    ]);
+    assert_eq!(
+        csv(&book, &mut store, &options),
+        "isbn,data__address__city,data__tags__0,data__tags__1,data__pages,data__rating,\
+         data__signed,data__big,data__address,data__tags,data__missing\n\
+         100,Arrakeen,sf,desert,412,4.5,1,18446744073709551615,\
+         \"{\"\"city\"\":\"\"Arrakeen\"\",\"\"zip\"\":\"\"10191\"\"}\",\"[\"\"sf\"\",\"\"desert\"\"]\",\n\
+         200,,,,,,,,Highbury,[],\n\
+         300,,,,,,,,,,\n\
+         400,,,,,,,,,,\n\
+         500,,\"{\"\"x\"\":1}\",,n/a,,,,,\"[{\"\"x\"\":1}]\",\n"
+    );
+    // Integers stay integers and text stays text in a typed format.
+    let mut out = Vec::new();
+    let writer = open_writer(Format::Json, Box::new(&mut out), &WriteOptions::default()).unwrap();
+    let options = ExportOptions {
+        filters: vec!["isbn=100".parse().unwrap()],
+        ..fields(&["data__pages", "data__rating", "data__signed", "data__name"])
+    };
+    export(&book, &mut store, writer, &options).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{"data__pages": 412, "data__rating": 4.5, "data__signed": true,
+            "data__name": "Dune, the novel"}])
+    );
+}
+
+#[test]
+fn json_sub_key_path_follows_foreign_keys_to_a_json_column() {
+    let mut store = json_store();
+    let config = CONFIG.replace(
+        "fields = [\"isbn\", \"name\", \"price\", \"published\", \"author\", \"categories\"]",
+        "fields = [\"isbn\", \"author__profile__city\"]",
+    );
+    let book = resource(&config, "book", &mut store);
+    assert_eq!(
+        csv(&book, &mut store, &ExportOptions::default()),
+        "isbn,author__profile__city\n100,Tacoma\n200,\n300,\n400,\n500,Tacoma\n"
+    );
+}
+
+#[test]
+fn json_sub_key_template_reads_the_json_column_as_a_map() {
+    let mut store = json_store();
+    let config = format!(
+        "{CONFIG}\n[resources.book.field.label]\n\
+         dehydrate = \"{{{{ data.name }}}} in {{{{ data.address.city }}}} [{{{{ data.tags[0] }}}}] {{{{ author.profile.city }}}}\"\n"
+    );
+    let book = resource(&config, "book", &mut store);
+    // A key a row lacks, a null and a null document render as nothing.
+    assert_eq!(
+        csv(&book, &mut store, &fields(&["isbn", "label"])),
+        "isbn,label\n100,\"Dune, the novel in Arrakeen [sf] Tacoma\"\n200,Emma in  [] \n\
+         300, in  [] \n400, in  [] \n500,\" in  [{\"\"x\"\": 1}] Tacoma\"\n"
+    );
+}
+
+#[test]
+fn json_sub_key_path_is_read_only_on_import_and_leaves_the_document_alone() {
+    let mut store = json_store();
+    let config = format!("{CONFIG}\n[resources.book.field.title]\nattribute = \"data__name\"\n");
+    let book = resource(&config, "book", &mut store);
+    let before = query(&store, "SELECT data FROM book WHERE isbn = '100'");
+    let result = import_csv(
+        &book,
+        &mut store,
+        "isbn,name,title,data__pages\n100,Dune (1965),Something Else,1\n",
+    );
+    assert_eq!(result.totals.update, 1, "{:?}", result.errors);
+    assert_eq!(
+        query(&store, "SELECT name FROM book WHERE isbn = '100'"),
+        ["Dune (1965)"]
+    );
+    assert_eq!(
+        query(&store, "SELECT data FROM book WHERE isbn = '100'"),
+        before
+    );
+}
+
+#[test]
+fn json_sub_key_filter_and_order_are_refused_with_a_sentence() {
+    let mut store = json_store();
+    let book = book(&mut store);
+    let mut out = Vec::new();
+    let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+    let options = ExportOptions {
+        filters: vec!["data__name=Emma".parse().unwrap()],
+        ..ExportOptions::default()
+    };
+    let err = export(&book, &mut store, writer, &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "filter \"data__name=Emma\": \"data__name\" reads a key inside a JSON column, and rowport \
+         cannot filter by keys inside JSON; filter by a column or a relation path, or use a record filter in Rust"
+    );
+    let mut out = Vec::new();
+    let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+    let options = ExportOptions {
+        order_by: vec!["-author__profile__city".into()],
+        ..ExportOptions::default()
+    };
+    let err = export(&book, &mut store, writer, &options).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "order \"-author__profile__city\": \"author__profile__city\" reads a key inside a JSON \
+         column, and rowport cannot order by keys inside JSON; order by a column or a relation path, or use a record filter in Rust"
+    );
+}
+
+#[test]
+fn json_sub_key_after_a_column_that_is_not_json_keeps_the_foreign_key_error() {
+    let mut store = json_store();
+    let book = book(&mut store);
+    let mut out = Vec::new();
+    let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+    let err = export(
+        &book,
+        &mut store,
+        writer,
+        &fields(&["isbn", "author__name__first"]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field \"author__name__first\": \"name\" is not a foreign key of table \"author\" \
+         (fields: isbn, name, price, published, author, categories)"
+    );
+    let mut out = Vec::new();
+    let writer = open_writer(Format::Csv, Box::new(&mut out), &WriteOptions::default()).unwrap();
+    let err = export(&book, &mut store, writer, &fields(&["isbn", "nmae"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "resource \"book\" has no field \"nmae\" (fields: isbn, name, price, published, author, categories)"
+    );
+}
+
+#[test]
+fn json_sub_key_export_is_one_scan() {
+    let mut store = Counting {
+        inner: json_store(),
+        scans: RefCell::default(),
+        fetches: RefCell::default(),
+    };
+    let config =
+        format!("{CONFIG}\n[resources.book.field.label]\ndehydrate = \"{{{{ data.name }}}}\"\n");
+    let book = resource(&config, "book", &mut store);
+    let text = csv(
+        &book,
+        &mut store,
+        &fields(&["isbn", "data__name", "author__profile__city", "label"]),
+    );
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        "100,\"Dune, the novel\",Tacoma,\"Dune, the novel\""
+    );
+    assert_eq!((*store.scans.borrow(), *store.fetches.borrow()), (1, 0));
+}
+
 // ---- 1.1 Meta options on export -------------------------------------------------------
 
 #[test]

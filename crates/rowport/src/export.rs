@@ -257,10 +257,12 @@ pub enum ExportError {
 
 /// Where a name (a field, a column, a relation path) is read from in a scan.
 enum Target<'r> {
-    /// A column of the table or of a table reached through foreign keys.
+    /// A column of the table or of a table reached through foreign keys; with `json_keys`,
+    /// a JSON column whose document is read at those keys (`data__address__city`).
     Column {
         joins: Vec<Join>,
         column: String,
+        json_keys: Vec<String>,
         widget: Arc<dyn Widget>,
     },
     /// A many-to-many field's list.
@@ -269,33 +271,46 @@ enum Target<'r> {
     Dehydrated,
 }
 
+/// Where a relation path ends (see [`resolve_path`]).
+#[derive(Debug, Clone)]
+pub struct PathEnd {
+    /// The foreign keys the path follows, in order.
+    pub joins: Vec<Join>,
+    /// The column it reads, in the table the joins reach.
+    pub column: ColumnSchema,
+    /// When the column is JSON and the path goes on past it: the keys read from its
+    /// document, in order (an all-digit key also indexes an array). Empty otherwise.
+    pub json_keys: Vec<String>,
+}
+
 /// Resolves a relation path (`["author", "publisher", "name"]`) from `resource`'s table:
 /// the foreign keys it follows and the column it ends at. The first step may be a
 /// foreign-key field of the resource (`author`, whatever its column); every step may be a
 /// column with a declared foreign key, named as it is or without its `_id` (`author_id`).
-/// `Ok(Err(message))` when the path does not fit the database.
+/// A step that names a JSON column (after any number of foreign keys) ends the joins: the
+/// steps after it are keys in that column's document (`data__address__city`,
+/// `author__profile__city`, `data__tags__0`). `Ok(Err(message))` when the path does not
+/// fit the database.
 pub fn resolve_path(
     resource: &Resource,
     store: &mut dyn Store,
     segments: &[&str],
-) -> Result<Result<(Vec<Join>, ColumnSchema), String>, StoreError> {
+) -> Result<Result<PathEnd, String>, StoreError> {
     let Some((last, hops)) = segments.split_last() else {
         return Ok(Err("the path is empty".into()));
     };
     let mut schema = store.describe(&resource.table)?;
     let mut joins = Vec::new();
     for (i, segment) in hops.iter().enumerate() {
-        let from_field = (i == 0)
-            .then(|| resource.field(segment))
-            .flatten()
-            .and_then(|f| {
-                let rel = f.widget.relation()?;
-                matches!(rel.kind, RelationKind::ForeignKey).then(|| Join {
-                    fk_column: f.attribute.clone(),
-                    table: rel.table.clone(),
-                    key: rel.key.clone(),
-                })
-            });
+        let field = (i == 0).then(|| resource.field(segment)).flatten();
+        let from_field = field.and_then(|f| {
+            let rel = f.widget.relation()?;
+            matches!(rel.kind, RelationKind::ForeignKey).then(|| Join {
+                fk_column: f.attribute.clone(),
+                table: rel.table.clone(),
+                key: rel.key.clone(),
+            })
+        });
         let from_column = || {
             [segment.to_string(), format!("{segment}_id")]
                 .iter()
@@ -310,6 +325,20 @@ pub fn resolve_path(
                 })
         };
         let Some(join) = from_field.or_else(from_column) else {
+            // Not a foreign key: a JSON column (by its name, or a field of the resource
+            // stored in one) ends the joins, and the rest of the path are its keys.
+            let json = field
+                .filter(|f| f.relation_path().is_none() && f.dehydrate.is_none())
+                .and_then(|f| schema.column(&f.attribute))
+                .or_else(|| schema.column(segment))
+                .filter(|c| c.kind == crate::ValueKind::Json);
+            if let Some(column) = json {
+                return Ok(Ok(PathEnd {
+                    joins,
+                    column: column.clone(),
+                    json_keys: segments[i + 1..].iter().map(|k| (*k).to_owned()).collect(),
+                }));
+            }
             return Ok(Err(format!(
                 "\"{segment}\" is not a foreign key of table \"{}\"",
                 schema.name
@@ -323,7 +352,11 @@ pub fn resolve_path(
         .or_else(|| schema.column(&format!("{last}_id")))
         .cloned();
     Ok(match column {
-        Some(c) => Ok((joins, c)),
+        Some(column) => Ok(PathEnd {
+            joins,
+            column,
+            json_keys: Vec::new(),
+        }),
         None => Err(format!(
             "table \"{}\" has no column \"{last}\" (columns: {})",
             schema.name,
@@ -338,19 +371,21 @@ pub fn resolve_path(
 }
 
 /// A read-only field for a relation path (`author__name`), named as the path, with the
-/// widget of the column the path ends at: what `fields = ["author__name"]` declares.
+/// widget of the column the path ends at: what `fields = ["author__name"]` declares. A
+/// path into a JSON column (`data__name`) gets the JSON widget, which writes a string key
+/// as its text and a number as a number. A name without `__` is the table's column of
+/// that name.
 pub fn path_field(
     resource: &Resource,
     store: &mut dyn Store,
     path: &str,
 ) -> Result<Field, ExportError> {
     let segments: Vec<&str> = path.split(PATH_SEPARATOR).collect();
-    let (_, column) =
-        resolve_path(resource, store, &segments)?.map_err(|message| ExportError::Field {
-            field: path.to_owned(),
-            message,
-        })?;
-    let widget: Arc<dyn Widget> = Arc::from(widgets::for_column(&column));
+    let end = resolve_path(resource, store, &segments)?.map_err(|message| ExportError::Field {
+        field: path.to_owned(),
+        message,
+    })?;
+    let widget: Arc<dyn Widget> = Arc::from(widgets::for_column(&end.column));
     Ok(Field::new(path, widget).attribute(path).readonly(true))
 }
 
@@ -370,10 +405,11 @@ fn resolve<'r>(
     if name.contains(PATH_SEPARATOR) {
         let segments: Vec<&str> = name.split(PATH_SEPARATOR).collect();
         return Ok(
-            resolve_path(resource, store, &segments)?.map(|(joins, column)| Target::Column {
-                joins,
-                widget: Arc::from(widgets::for_column(&column)),
-                column: column.name,
+            resolve_path(resource, store, &segments)?.map(|end| Target::Column {
+                joins: end.joins,
+                widget: Arc::from(widgets::for_column(&end.column)),
+                column: end.column.name,
+                json_keys: end.json_keys,
             }),
         );
     }
@@ -382,6 +418,7 @@ fn resolve<'r>(
         Some(column) => Ok(Target::Column {
             joins: Vec::new(),
             column: column.name.clone(),
+            json_keys: Vec::new(),
             widget: Arc::from(widgets::for_column(column)),
         }),
         None => Err(format!(
@@ -402,9 +439,10 @@ fn field_target<'r>(
     }
     if let Some(segments) = field.relation_path() {
         return Ok(
-            resolve_path(resource, store, &segments)?.map(|(joins, column)| Target::Column {
-                joins,
-                column: column.name,
+            resolve_path(resource, store, &segments)?.map(|end| Target::Column {
+                joins: end.joins,
+                column: end.column.name,
+                json_keys: end.json_keys,
                 widget: field.widget.clone(),
             }),
         );
@@ -418,6 +456,7 @@ fn field_target<'r>(
                     key: rel.key.clone(),
                 }],
                 column: rel.lookup.clone(),
+                json_keys: Vec::new(),
                 widget: field.widget.clone(),
             },
             RelationKind::ManyToMany { .. } => Target::Linked(field),
@@ -425,6 +464,7 @@ fn field_target<'r>(
         None => Target::Column {
             joins: Vec::new(),
             column: field.attribute.clone(),
+            json_keys: Vec::new(),
             widget: field.widget.clone(),
         },
     }))
@@ -438,34 +478,58 @@ fn known_fields(resource: &Resource) -> String {
         .join(", ")
 }
 
-/// The headers an export writes with these options: the chosen fields' column names.
-pub fn headers(resource: &Resource, options: &ExportOptions) -> Result<Vec<String>, ExportError> {
-    Ok(chosen_fields(resource, options)?
+/// The headers an export writes with these options: the chosen fields' column names. The
+/// store is asked about the tables a chosen relation path or column crosses.
+pub fn headers(
+    resource: &Resource,
+    store: &mut dyn Store,
+    options: &ExportOptions,
+) -> Result<Vec<String>, ExportError> {
+    Ok(chosen_fields(resource, store, options)?
         .iter()
         .map(|f| f.column_name.clone())
         .collect())
 }
 
+/// The fields an export writes: every export field, or the ones `options.fields` names. A
+/// name that is no field may be a relation path (`author__name`, `data__city`) or a column
+/// of the table, which becomes a read-only field as [`path_field`] makes it.
 fn chosen_fields<'r>(
     resource: &'r Resource,
+    store: &mut dyn Store,
     options: &ExportOptions,
-) -> Result<Vec<&'r Field>, ExportError> {
-    match &options.fields {
-        None => Ok(resource.export_fields().collect()),
-        Some(names) => names
-            .iter()
-            .map(|name| {
-                resource
-                    .field(name)
-                    .or_else(|| resource.fields.iter().find(|f| &f.column_name == name))
-                    .ok_or_else(|| ExportError::UnknownField {
-                        resource: resource.name.clone(),
-                        field: name.clone(),
-                        known: known_fields(resource),
-                    })
-            })
-            .collect(),
+) -> Result<Vec<Cow<'r, Field>>, ExportError> {
+    let Some(names) = &options.fields else {
+        return Ok(resource.export_fields().map(Cow::Borrowed).collect());
+    };
+    let mut fields = Vec::with_capacity(names.len());
+    for name in names {
+        let declared = resource
+            .field(name)
+            .or_else(|| resource.fields.iter().find(|f| &f.column_name == name));
+        if let Some(field) = declared {
+            fields.push(Cow::Borrowed(field));
+            continue;
+        }
+        match path_field(resource, store, name) {
+            Ok(field) => fields.push(Cow::Owned(field)),
+            Err(ExportError::Field { message, .. }) if name.contains(PATH_SEPARATOR) => {
+                return Err(ExportError::Field {
+                    field: name.clone(),
+                    message: format!("{message} (fields: {})", known_fields(resource)),
+                })
+            }
+            Err(ExportError::Field { .. }) => {
+                return Err(ExportError::UnknownField {
+                    resource: resource.name.clone(),
+                    field: name.clone(),
+                    known: known_fields(resource),
+                })
+            }
+            Err(other) => return Err(other),
+        }
     }
+    Ok(fields)
 }
 
 /// Names that minijinja provides itself, which a template may use without the record
@@ -500,6 +564,9 @@ struct Plan<'r> {
     /// lookup columns, first lookup (the field's own slot) first. After the scan the
     /// field's slot holds them as one [`Value::List`], which the widget renders.
     composites: Vec<(usize, Vec<usize>)>,
+    /// Paths into JSON columns: the slot that holds the document after the scan, and the
+    /// keys read from it into the same slot before anything else sees the row.
+    json_paths: Vec<(usize, Vec<String>)>,
     /// Computed fields in export order (indexes into `fields`), with their slots.
     computed: Vec<(usize, usize)>,
     /// The record's names as a tree for templates (`author__name` → author.name).
@@ -562,7 +629,28 @@ fn template_value(value: &Value) -> minijinja::Value {
                 .map(template_value)
                 .collect::<Vec<minijinja::Value>>(),
         ),
+        Value::Json(json) => json_template_value(json),
         other => minijinja::Value::from(other.to_string()),
+    }
+}
+
+/// A JSON document as a template sees it: maps and lists, so `data.address.city` and
+/// `data.tags[0]` walk it; a JSON null is undefined, like a null column.
+fn json_template_value(json: &serde_json::Value) -> minijinja::Value {
+    match json {
+        serde_json::Value::Null => minijinja::Value::UNDEFINED,
+        serde_json::Value::Object(map) => minijinja::Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), json_template_value(v)))
+                .collect::<BTreeMap<String, minijinja::Value>>(),
+        ),
+        serde_json::Value::Array(items) => minijinja::Value::from(
+            items
+                .iter()
+                .map(json_template_value)
+                .collect::<Vec<minijinja::Value>>(),
+        ),
+        other => minijinja::Value::from_serialize(other),
     }
 }
 
@@ -593,20 +681,28 @@ fn scan_column(
         Target::Column {
             joins,
             column,
+            json_keys,
             widget,
-        } if joins.is_empty() => ScanColumn::Column {
-            name: column.clone(),
-            kind: widget.kind(),
-        },
-        Target::Column {
-            joins,
-            column,
-            widget,
-        } => ScanColumn::Related {
-            joins: joins.clone(),
-            column: column.clone(),
-            kind: widget.kind(),
-        },
+        } => {
+            // A path into a JSON column reads the whole document; the keys are read after.
+            let kind = if json_keys.is_empty() {
+                widget.kind()
+            } else {
+                crate::ValueKind::Json
+            };
+            if joins.is_empty() {
+                ScanColumn::Column {
+                    name: column.clone(),
+                    kind,
+                }
+            } else {
+                ScanColumn::Related {
+                    joins: joins.clone(),
+                    column: column.clone(),
+                    kind,
+                }
+            }
+        }
         Target::Linked(field) => linked_column(field, resource, store)?,
         // Computed fields are not scanned; callers never ask.
         Target::Dehydrated => ScanColumn::Column {
@@ -648,16 +744,16 @@ impl<'r> Plan<'r> {
         options: &ExportOptions,
         filters: &[Filter],
     ) -> Result<Plan<'r>, ExportError> {
-        let chosen = chosen_fields(resource, options)?;
+        let chosen = chosen_fields(resource, store, options)?;
         // A plain foreign key is exported as the related table's natural key (a JSON
         // list), as django-import-export's `use_natural_foreign_keys` does.
         let fields: Vec<Cow<'r, Field>> = if resource.options.use_natural_foreign_keys {
             chosen
                 .into_iter()
-                .map(|f| widgets::with_natural_key(f, store).map(Cow::Owned))
+                .map(|f| widgets::with_natural_key(&f, store).map(Cow::Owned))
                 .collect::<Result<_, _>>()?
         } else {
-            chosen.into_iter().map(Cow::Borrowed).collect()
+            chosen
         };
         let field_error = |field: &Field, message: String| ExportError::Field {
             field: field.name.clone(),
@@ -669,6 +765,7 @@ impl<'r> Plan<'r> {
         };
         let mut slots = Vec::with_capacity(fields.len());
         let mut composites: Vec<(usize, Vec<usize>)> = Vec::new();
+        let mut json_paths: Vec<(usize, Vec<String>)> = Vec::new();
         let mut computed_fields = Vec::new();
         for field in &fields {
             let target =
@@ -681,6 +778,11 @@ impl<'r> Plan<'r> {
             let column = scan_column(&target, resource, store)?;
             let slot = layout.slot(&field.name, || column);
             slots.push(slot);
+            if let Target::Column { json_keys, .. } = &target {
+                if !json_keys.is_empty() && !json_paths.iter().any(|(s, _)| *s == slot) {
+                    json_paths.push((slot, json_keys.clone()));
+                }
+            }
             let more = more_lookup_columns(field, store)?;
             if !more.is_empty() && !composites.iter().any(|(s, _)| *s == slot) {
                 let mut parts = vec![slot];
@@ -744,10 +846,23 @@ impl<'r> Plan<'r> {
                             .unwrap_or_default();
                         target = resolve(resource, store, &used)?;
                     }
-                    let target = target
+                    let mut target = target
                         .map_err(|m| field_error(field, format!("it reads \"{name}\", but {m}")))?;
                     if let Target::Dehydrated = target {
                         continue;
+                    }
+                    // `data.name` reads the JSON column `data` whole: the template sees
+                    // its document as a map and walks it itself.
+                    if let Target::Column { json_keys, .. } = &mut target {
+                        if !json_keys.is_empty() {
+                            let steps = used.split(PATH_SEPARATOR).count() - json_keys.len();
+                            used = used
+                                .split(PATH_SEPARATOR)
+                                .take(steps)
+                                .collect::<Vec<_>>()
+                                .join(PATH_SEPARATOR);
+                            json_keys.clear();
+                        }
                     }
                     let column = scan_column(&target, resource, store)?;
                     layout.slot(&used, || column);
@@ -797,6 +912,9 @@ impl<'r> Plan<'r> {
                 message,
             };
             match resolve(resource, store, name)?.map_err(order_error)? {
+                Target::Column { json_keys, .. } if !json_keys.is_empty() => {
+                    return Err(order_error(json_key_unsupported(name, "order")))
+                }
                 Target::Column { joins, column, .. } => scan.order_by.push(ScanOrder {
                     joins,
                     column,
@@ -831,6 +949,7 @@ impl<'r> Plan<'r> {
             names: names.into(),
             slots,
             composites,
+            json_paths,
             computed,
             tree,
             page_after,
@@ -905,10 +1024,14 @@ fn scan_filter(
         None => resolve(resource, store, &filter.field)?,
     };
     let (joins, column, widget) = match target.map_err(error)? {
+        Target::Column { json_keys, .. } if !json_keys.is_empty() => {
+            return Err(error(json_key_unsupported(&filter.field, "filter")))
+        }
         Target::Column {
             joins,
             column,
             widget,
+            ..
         } => (joins, column, widget),
         Target::Linked(_) | Target::Dehydrated => {
             return Err(error(format!(
@@ -1001,6 +1124,14 @@ fn scan_filter(
     Ok(vec![ScanFilter { joins, condition }])
 }
 
+/// Why a filter or an order key on a key inside a JSON column is refused: the stores would
+/// each compare the extracted text differently, so rowport does not pretend to.
+fn json_key_unsupported(name: &str, what: &str) -> String {
+    format!(
+        "\"{name}\" reads a key inside a JSON column, and rowport cannot {what} by keys inside JSON; {what} by a column or a relation path, or use a record filter in Rust"
+    )
+}
+
 /// The filters of an export: the options' and what `filter_export` adds.
 fn all_filters(resource: &Resource, options: &ExportOptions) -> Result<Vec<Filter>, ExportError> {
     let mut filters = options.filters.clone();
@@ -1045,7 +1176,7 @@ pub fn export(
     let mut writer = writer;
     resource.hooks.before_export(&options.context)?;
     let filters = all_filters(resource, options)?;
-    writer.write_header(&headers(resource, options)?)?;
+    writer.write_header(&headers(resource, store, options)?)?;
     let rows = run(resource, store, options, &filters, &mut |_, cells| {
         writer.write_row(cells).map_err(ExportError::Write)
     })?;
@@ -1083,7 +1214,10 @@ fn run(
     sink: &mut ExportSink<'_>,
 ) -> Result<u64, ExportError> {
     let plan = Plan::new(resource, store, options, filters)?;
-    let env = minijinja::Environment::new();
+    let mut env = minijinja::Environment::new();
+    // A key one row's JSON lacks (`data.address.city` where `data` has no address) renders
+    // as nothing, as a null does, rather than failing the export.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     let mut templates = Vec::with_capacity(plan.computed.len());
     for &(i, _) in &plan.computed {
         let field = &plan.fields[i];
@@ -1119,6 +1253,9 @@ fn run(
             return Ok(());
         }
         values.resize(width.max(scanned), Value::Null);
+        for (slot, keys) in &plan.json_paths {
+            values[*slot] = json_at(std::mem::take(&mut values[*slot]), keys);
+        }
         // A key of several columns is one value: null when every column is (no related
         // row), else the list of them.
         for (slot, parts) in &plan.composites {
@@ -1178,5 +1315,47 @@ fn run(
     match result {
         Ok(()) => Ok(rows),
         Err(e) => Err(failure.take().unwrap_or(ExportError::Store(e))),
+    }
+}
+
+/// The value at `keys` in a JSON document (as a store reads a JSON column: a document, or
+/// its text): an object's key, or an array's index for an all-digit key. A key that is
+/// missing, or a step into something that is not an object or an array, gives null. A
+/// string comes out as text, a number as an integer when it is whole, else a float, and an
+/// object or an array as JSON.
+fn json_at(document: Value, keys: &[String]) -> Value {
+    let document = match document {
+        Value::Json(json) => json,
+        Value::Text(text) => match serde_json::from_str(&text) {
+            Ok(json) => json,
+            Err(_) => return Value::Null,
+        },
+        _ => return Value::Null,
+    };
+    let mut at = &document;
+    for key in keys {
+        let next = match at {
+            serde_json::Value::Object(map) => map.get(key),
+            serde_json::Value::Array(items) if key.bytes().all(|b| b.is_ascii_digit()) => {
+                key.parse::<usize>().ok().and_then(|i| items.get(i))
+            }
+            _ => None,
+        };
+        match next {
+            Some(value) => at = value,
+            None => return Value::Null,
+        }
+    }
+    match at {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            // Whole but past i64: exact as a decimal, never rounded through a float.
+            (None, Some(u)) => Value::Decimal(rust_decimal::Decimal::from(u)),
+            _ => n.as_f64().map_or(Value::Null, Value::Float),
+        },
+        other => Value::Json(other.clone()),
     }
 }
