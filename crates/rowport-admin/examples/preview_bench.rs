@@ -12,7 +12,7 @@
 //! the import engine feeds it: `failed_row` then `row` for a failed row, with the file's
 //! values kept as `import_error_display = ["row"]` keeps them), then fetches pages of
 //! `--page` rows at the start, middle and end, of every row and of each outcome, and the
-//! totals, `--repeat` times each, and prints the medians as a Markdown table. The mix is
+//! totals, in `--repeat` rounds, and prints the medians as a Markdown table. The mix is
 //! 90 % new rows, 8 % updates with two changed values, 2 % invalid rows with one error.
 //! The rows are made in memory, so the write rate is the sink's and the database's, not the
 //! engine's. PostgreSQL gets a schema of its own and MySQL a database of its own, both
@@ -147,7 +147,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
 /// Where the benchmark's state lives, and how to drop it afterwards.
@@ -260,61 +260,71 @@ fn run(args: &Args, store: &StateStore) -> Result<(), String> {
         t.invalid
     );
 
-    // Read.
-    println!(
-        "| fetch ({} rows a page) | offset | median ms | min ms | max ms |",
-        args.page
-    );
-    println!("|---|---:|---:|---:|---:|");
-    let timed = |label: &str, offset: u64, f: &mut dyn FnMut() -> Result<usize, String>| {
-        let mut times = Vec::with_capacity(args.repeat);
-        let mut got = 0;
-        // One untimed fetch first, so every position starts from the same (warm) cache.
-        f()?;
-        for _ in 0..args.repeat {
-            let started = Instant::now();
-            got = f()?;
-            times.push(started.elapsed());
-        }
-        let (min, max) = (times.iter().min().copied(), times.iter().max().copied());
-        println!(
-            "| {label} ({got} rows) | {offset} | {} | {} | {} |",
-            ms(median(times)),
-            ms(min.unwrap_or_default()),
-            ms(max.unwrap_or_default())
-        );
-        Ok::<(), String>(())
-    };
-    timed("totals (preview_summary)", 0, &mut || {
-        store
-            .preview_summary(&token)
-            .map(|_| 1)
-            .map_err(|e| e.to_string())
-    })?;
+    // Read: every probe once untimed (so each starts from a warm cache), then `repeat`
+    // rounds of every probe in turn, so that a burst of load from elsewhere (or the
+    // database's own background work after the write) falls on all probes alike.
     let filters: [(Option<RowOutcome>, &str, u64); 4] = [
         (None, "all", t.rows()),
         (Some(RowOutcome::New), "new", t.new),
         (Some(RowOutcome::Update), "update", t.update),
         (Some(RowOutcome::Invalid), "invalid", t.invalid),
     ];
+    // (label, outcome filter, offset); `None` as the filter's slot is the totals.
+    let mut probes: Vec<(String, Option<Option<RowOutcome>>, u64)> =
+        vec![("totals (preview_summary)".to_owned(), None, 0)];
     for (outcome, name, count) in filters {
         let last = count.saturating_sub(1) / args.page * args.page;
         let middle = count / 2 / args.page * args.page;
         for (position, offset) in [("start", 0), ("middle", middle), ("end", last)] {
-            let label = format!("{name}, {position}");
-            timed(&label, offset, &mut || {
-                let page = store
-                    .preview_page(&token, outcome, offset, args.page)
-                    .map_err(|e| e.to_string())?;
-                if page.rows.is_empty() {
-                    return Err(format!("{label}: no rows at offset {offset}"));
-                }
-                if outcome.is_some_and(|o| page.rows.iter().any(|r| r.result.outcome != o)) {
-                    return Err(format!("{label}: a row of another outcome"));
-                }
-                Ok(page.rows.len())
-            })?;
+            probes.push((format!("{name}, {position}"), Some(outcome), offset));
         }
+    }
+    let fetch = |probe: &(String, Option<Option<RowOutcome>>, u64)| -> Result<usize, String> {
+        let (label, filter, offset) = probe;
+        let Some(outcome) = filter else {
+            return store
+                .preview_summary(&token)
+                .map(|_| 1)
+                .map_err(|e| e.to_string());
+        };
+        let page = store
+            .preview_page(&token, *outcome, *offset, args.page)
+            .map_err(|e| e.to_string())?;
+        if page.rows.is_empty() {
+            return Err(format!("{label}: no rows at offset {offset}"));
+        }
+        if outcome.is_some_and(|o| page.rows.iter().any(|r| r.result.outcome != o)) {
+            return Err(format!("{label}: a row of another outcome"));
+        }
+        Ok(page.rows.len())
+    };
+    let mut got = Vec::with_capacity(probes.len());
+    for probe in &probes {
+        got.push(fetch(probe)?);
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(args.repeat); probes.len()];
+    for _ in 0..args.repeat {
+        for (probe, times) in probes.iter().zip(&mut times) {
+            let started = Instant::now();
+            fetch(probe)?;
+            times.push(started.elapsed());
+        }
+    }
+    println!(
+        "| fetch (pages of {}) | offset | rows | median ms | min ms | max ms |",
+        args.page
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for ((probe, times), got) in probes.iter().zip(times).zip(got) {
+        let (min, max) = (times.iter().min().copied(), times.iter().max().copied());
+        println!(
+            "| {} | {} | {got} | {} | {} | {} |",
+            probe.0,
+            probe.2,
+            ms(median(times)),
+            ms(min.unwrap_or_default()),
+            ms(max.unwrap_or_default())
+        );
     }
     Ok(())
 }
@@ -335,7 +345,7 @@ fn main() {
         }
     };
     println!(
-        "state: {} ({}), {} rows, pages of {}, {} timed fetches each\n",
+        "state: {} ({}), {} rows, pages of {}, {} rounds of timed fetches\n",
         args.state, target.config.database, args.rows, args.page, args.repeat
     );
     let outcome = StateStore::open(&target.config)
