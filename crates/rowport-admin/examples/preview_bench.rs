@@ -30,6 +30,8 @@ struct Args {
     url: Option<String>,
     repeat: usize,
     page: u64,
+    /// Leave the state (schema, database or file) behind, to look at its query plans.
+    keep: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         url: None,
         repeat: 21,
         page: 100,
+        keep: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
             "--url" => args.url = Some(value()?),
             "--repeat" => args.repeat = value()?.parse().map_err(|e| format!("--repeat: {e}"))?,
             "--page" => args.page = value()?.parse().map_err(|e| format!("--page: {e}"))?,
+            "--keep" => args.keep = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -231,6 +235,9 @@ fn run(args: &Args, store: &StateStore) -> Result<(), String> {
         )
         .map_err(|e| e.to_string())?;
     let token = upload.token;
+    if args.keep {
+        println!("upload token {token} (the state is kept)\n");
+    }
 
     // Write.
     let started = Instant::now();
@@ -351,7 +358,12 @@ fn main() {
     let outcome = StateStore::open(&target.config)
         .map_err(|e| e.to_string())
         .and_then(|store| run(&args, &store));
-    let dropped = (target.drop)();
+    let dropped = if args.keep {
+        std::mem::forget(target);
+        Ok(())
+    } else {
+        (target.drop)()
+    };
     if let Err(e) = outcome {
         eprintln!("error: {e}");
         std::process::exit(1);
