@@ -222,6 +222,9 @@ fn target(args: &Args) -> Result<Target, String> {
     })
 }
 
+/// A timed fetch: label, outcome filter (`None` for the totals), offset.
+type Probe = (String, Option<Option<RowOutcome>>, u64);
+
 fn run(args: &Args, store: &StateStore) -> Result<(), String> {
     let upload = store
         .put_upload(
@@ -276,9 +279,7 @@ fn run(args: &Args, store: &StateStore) -> Result<(), String> {
         (Some(RowOutcome::Update), "update", t.update),
         (Some(RowOutcome::Invalid), "invalid", t.invalid),
     ];
-    // (label, outcome filter, offset); `None` as the filter's slot is the totals.
-    let mut probes: Vec<(String, Option<Option<RowOutcome>>, u64)> =
-        vec![("totals (preview_summary)".to_owned(), None, 0)];
+    let mut probes: Vec<Probe> = vec![("totals (preview_summary)".to_owned(), None, 0)];
     for (outcome, name, count) in filters {
         let last = count.saturating_sub(1) / args.page * args.page;
         let middle = count / 2 / args.page * args.page;
@@ -286,7 +287,7 @@ fn run(args: &Args, store: &StateStore) -> Result<(), String> {
             probes.push((format!("{name}, {position}"), Some(outcome), offset));
         }
     }
-    let fetch = |probe: &(String, Option<Option<RowOutcome>>, u64)| -> Result<usize, String> {
+    let fetch = |probe: &Probe| -> Result<usize, String> {
         let (label, filter, offset) = probe;
         let Some(outcome) = filter else {
             return store

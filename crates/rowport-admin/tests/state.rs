@@ -714,7 +714,10 @@ fn feed(sink: &mut dyn RowSink, result: &RowResult, errors: &[RowError], cells: 
     sink.row(result, errors);
 }
 
-fn pairs(values: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+/// A row's file values as the store returns them.
+type FileValues = Option<Vec<(String, String)>>;
+
+fn pairs(values: &[(&str, &str)]) -> FileValues {
     Some(
         values
             .iter()
@@ -777,7 +780,7 @@ fn preview_file_values_behave(env: &Env) {
     let other = env.open();
     let page = other.preview_page(&upload.token, None, 0, 20).unwrap();
     assert_eq!(page.rows.len(), 9);
-    let kept: Vec<(u64, Option<Vec<(String, String)>>)> = page
+    let kept: Vec<(u64, FileValues)> = page
         .rows
         .iter()
         .map(|r| (r.result.row, r.result.row_values.clone()))
