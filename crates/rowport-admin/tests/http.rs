@@ -475,6 +475,87 @@ async fn failed_rows_show_their_file_values_only_when_configured() {
     assert!(result.has(r#"<td data-column="price">cheap</td>"#));
 }
 
+/// Uploads a file with one valid row and one whose price is not a number (row 3), as root;
+/// returns root's session, the preview's address and its first page.
+async fn preview_of_a_bad_row(site: &Site) -> (common::Session, String, common::Page) {
+    let root = site.login("root").await;
+    let file = "isbn,name,price,in_stock,author\n\
+        9780000000031,Ok book,1.00,1,Jane Austen\n\
+        9780000000032,Bad price,cheap,1,Jane Austen\n";
+    let preview = preview_of(site, &root, file).await;
+    let page = site.get(&preview, Some(&root)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.has(r#"data-error-column="price""#),
+        "the error is shown either way: {}",
+        page.text
+    );
+    (root, preview, page)
+}
+
+#[tokio::test]
+async fn the_preview_shows_a_failed_rows_file_values_only_when_configured() {
+    // The default: the error beside its cell, not the file's values.
+    let site = Site::new();
+    let (_, _, page) = preview_of_a_bad_row(&site).await;
+    assert!(!page.has("data-file-values-row"), "{}", page.text);
+    assert!(!page.has(r#"<dd data-file-column="price">cheap</dd>"#));
+
+    // "message" and "row": under the invalid row (and only it), its values as in the file.
+    let site = Site::with(r#"import_error_display = ["message", "row"]"#, |a| a);
+    let (root, preview, page) = preview_of_a_bad_row(&site).await;
+    let values = r#"<tr class="file-values row-invalid" data-file-values-row="3">"#;
+    assert!(page.has(values), "{}", page.text);
+    assert_eq!(page.text.matches("data-file-values-row").count(), 1);
+    let (row, under) = (
+        page.text.find(r#"data-row="3""#).expect("row 3 is listed"),
+        page.text.find(values).expect("its values are listed"),
+    );
+    let between = &page.text[row..under];
+    assert!(
+        between.contains(r#"data-error-column="price""#) && !between.contains("<tr"),
+        "the values follow the row and its error: {between}"
+    );
+    assert!(page.has(r#"<dd data-file-column="isbn">9780000000032</dd>"#));
+    assert!(page.has(r#"<dd data-file-column="name">Bad price</dd>"#));
+    assert!(page.has(r#"<dd data-file-column="price">cheap</dd>"#));
+    assert!(page.has(r#"<dd data-file-column="author">Jane Austen</dd>"#));
+    assert!(!page.has(r#"<dd data-file-column="name">Ok book</dd>"#));
+    // The invalid rows' own page shows them too.
+    let invalid = site
+        .get(&format!("{preview}?show=invalid"), Some(&root))
+        .await;
+    assert!(invalid.has(values), "{}", invalid.text);
+}
+
+#[tokio::test]
+async fn the_previews_file_values_keep_the_files_own_headers_when_mapped() {
+    let site = Site::with(r#"import_error_display = ["row"]"#, |a| a);
+    let root = site.login("root").await;
+    let file = "ISBN,Title,Cost\n9780000000001,Dune,cheap\n";
+    let page = site
+        .upload("/r/book/import", &root, &[], "renamed.csv", file.as_bytes())
+        .await;
+    let map = page.location();
+    let done = site
+        .post(
+            &map,
+            &root,
+            &[("map0", "isbn"), ("map1", "name"), ("map2", "price")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    let preview = site.get(&done.location(), Some(&root)).await;
+    assert!(
+        preview.has(r#"data-error-column="price""#),
+        "{}",
+        preview.text
+    );
+    assert!(preview.has(r#"<dd data-file-column="ISBN">9780000000001</dd>"#));
+    assert!(preview.has(r#"<dd data-file-column="Cost">cheap</dd>"#));
+    assert!(!preview.has(r#"data-file-column="price""#));
+}
+
 #[tokio::test]
 async fn errors_raised_at_confirm_time_are_shown() {
     let site = Site::new();

@@ -13,6 +13,7 @@ use rowport_admin::state::{
     JobStatus, LoginCheck, MappedColumn, NewJob, NewUpload, Permission, SessionStorage, StateError,
     StateStore, UploadStorage,
 };
+use rowport_formats::Cell;
 use rowport_testkit::{backend_tests, Backend};
 use state_support::Env;
 
@@ -368,6 +369,40 @@ backend_tests! {
         preview_behaves(&env, 10_000);
     }
 
+    /// With `keep_file_values`, invalid and error rows keep the file's values (in the new
+    /// `row_values` column) and valid rows keep none; without it no row keeps any.
+    fn preview_keeps_the_file_values_of_failed_rows(backend) {
+        let env = Env::database(backend);
+        preview_file_values_behave(&env);
+    }
+
+    /// A database made before the `row_values` column (version 1) gets it on opening,
+    /// and a migration re-run over a column it already added (MySQL commits each DDL
+    /// statement alone) finishes instead of failing.
+    fn the_row_values_column_is_added_to_an_older_database(backend) {
+        let env = Env::database(backend);
+        let store = env.open();
+        drop(store);
+        let rows = env.table("rowport_preview_rows");
+        let versions = env.table("rowport_state_version");
+        env.db.execute(&format!("DELETE FROM {versions} WHERE version = 2"));
+        // Interrupted after the ALTER: the column is there, the version is not.
+        let store = env.open();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        drop(store);
+        // A version 1 database: no column.
+        env.db.execute(&format!("ALTER TABLE {rows} DROP COLUMN row_values"));
+        env.db.execute(&format!("DELETE FROM {versions} WHERE version = 2"));
+        assert!(env
+            .db
+            .query(&format!("SELECT COUNT(*) FROM {versions} WHERE version = 2"))[0][0]
+            == "0");
+        let store = env.open();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        drop(store);
+        preview_file_values_behave(&env);
+    }
+
     /// Jobs report progress and results that a second instance reads; the history of a
     /// resource lists them newest first.
     fn jobs_are_shared(backend) {
@@ -656,6 +691,160 @@ fn preview_behaves(env: &Env, rows: u64) {
     assert_eq!(report.previews, 1, "{report:?}");
     assert_eq!(env.count("rowport_preview_rows"), 0);
     assert_eq!(env.count("rowport_previews"), 0);
+}
+
+fn text_cells(values: &[&str]) -> Vec<Cell> {
+    values
+        .iter()
+        .map(|v| {
+            if v.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text((*v).to_owned())
+            }
+        })
+        .collect()
+}
+
+/// Feeds a sink as the engine does: `failed_row` just before `row` for a failed row.
+fn feed(sink: &mut dyn RowSink, result: &RowResult, errors: &[RowError], cells: &[Cell]) {
+    if !result.is_valid() && sink.wants_failed_rows() {
+        sink.failed_row(result.row, cells, errors);
+    }
+    sink.row(result, errors);
+}
+
+/// A row's file values as the store returns them.
+type FileValues = Option<Vec<(String, String)>>;
+
+fn pairs(values: &[(&str, &str)]) -> FileValues {
+    Some(
+        values
+            .iter()
+            .map(|(h, v)| ((*h).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+fn preview_file_values_behave(env: &Env) {
+    let store = env.open();
+    let upload = store
+        .put_upload(&new_upload(), &mut &b"title\nDune\n"[..])
+        .unwrap();
+    let headers = vec![
+        "title".to_owned(),
+        "published".to_owned(),
+        "note".to_owned(),
+    ];
+    let mut sink = store
+        .preview_sink(&upload.token)
+        .unwrap()
+        .keep_file_values(headers.clone());
+    assert!(sink.wants_failed_rows());
+    // `row(n)` cycles new, update, skip, invalid: 3 and 7 (rows 5 and 9) are invalid.
+    let odd = "«ü»\t\\N \\ \r\n\"quoted\"";
+    for n in 0..8 {
+        let (result, errors) = row(n);
+        let cells = match n {
+            3 => text_cells(&["Dune", "2019-13-45", odd]),
+            // A short row: its missing cells are empty.
+            7 => text_cells(&["Emma"]),
+            _ => text_cells(&["Valid", "2019-01-01", ""]),
+        };
+        feed(&mut sink, &result, &errors, &cells);
+    }
+    // An error row (the database refused it), with an empty cell.
+    let error_row = RowResult {
+        row: 10,
+        outcome: RowOutcome::Error,
+        key: None,
+        changes: Vec::new(),
+        instance: None,
+        row_values: None,
+    };
+    let error = RowError {
+        row: 10,
+        column: None,
+        value: None,
+        message: "the database refused the row".to_owned(),
+        outcome: RowOutcome::Error,
+    };
+    feed(
+        &mut sink,
+        &error_row,
+        std::slice::from_ref(&error),
+        &text_cells(&["Persuasion", "", "x"]),
+    );
+    sink.finish(serde_json::Value::Null).unwrap();
+
+    let other = env.open();
+    let page = other.preview_page(&upload.token, None, 0, 20).unwrap();
+    assert_eq!(page.rows.len(), 9);
+    let kept: Vec<(u64, FileValues)> = page
+        .rows
+        .iter()
+        .map(|r| (r.result.row, r.result.row_values.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (2, None),
+            (3, None),
+            (4, None),
+            (
+                5,
+                pairs(&[
+                    ("title", "Dune"),
+                    ("published", "2019-13-45"),
+                    ("note", odd)
+                ])
+            ),
+            (6, None),
+            (7, None),
+            (8, None),
+            (
+                9,
+                pairs(&[("title", "Emma"), ("published", ""), ("note", "")])
+            ),
+            (
+                10,
+                pairs(&[("title", "Persuasion"), ("published", ""), ("note", "x")])
+            ),
+        ]
+    );
+    // The invalid filter pages them too, with their errors.
+    let invalid = other
+        .preview_page(&upload.token, Some(RowOutcome::Invalid), 1, 1)
+        .unwrap();
+    assert_eq!(invalid.rows[0].result.row, 9);
+    assert_eq!(invalid.rows[0].result.row_values, kept[7].1);
+    assert_eq!(invalid.rows[0].errors, row(7).1);
+    // Only failed rows hold values in the table.
+    let stored = env.db.query(&format!(
+        "SELECT row_no FROM {} WHERE row_values IS NOT NULL ORDER BY seq",
+        env.table("rowport_preview_rows")
+    ));
+    assert_eq!(stored, vec![vec!["5"], vec!["9"], vec!["10"]]);
+
+    // Without keep_file_values nothing is kept, and the engine is not asked for cells.
+    let mut sink = store.preview_sink(&upload.token).unwrap();
+    assert!(!sink.wants_failed_rows());
+    let (result, errors) = row(3);
+    sink.failed_row(
+        result.row,
+        &text_cells(&["Dune", "2019-13-45", ""]),
+        &errors,
+    );
+    sink.row(&result, &errors);
+    sink.finish(serde_json::Value::Null).unwrap();
+    let page = other.preview_page(&upload.token, None, 0, 20).unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.rows[0].result.row_values, None);
+    let stored = env.db.query(&format!(
+        "SELECT COUNT(*) FROM {} WHERE row_values IS NOT NULL",
+        env.table("rowport_preview_rows")
+    ));
+    assert_eq!(stored, vec![vec!["0"]]);
 }
 
 fn jobs_behave(env: &Env) {

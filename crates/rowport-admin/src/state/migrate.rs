@@ -12,55 +12,60 @@ enum Stmt {
     Table(&'static str),
     /// An index: name, table, columns.
     Index(&'static str, &'static str, &'static str),
+    /// `ALTER TABLE table ADD COLUMN column type` (type with the placeholders of `Table`),
+    /// skipped when the column exists: MySQL commits DDL one statement at a time, so a
+    /// migration that died before its version was recorded is re-run over what it did.
+    Column(&'static str, &'static str, &'static str),
 }
 
 /// The migrations, in order: version `i + 1` is `MIGRATIONS[i]`. Never edit a released
 /// one; append another.
-const MIGRATIONS: &[&[Stmt]] = &[&[
-    Stmt::Table(
-        "CREATE TABLE rowport_users (
+const MIGRATIONS: &[&[Stmt]] = &[
+    &[
+        Stmt::Table(
+            "CREATE TABLE rowport_users (
             id {pk},
             name {key} NOT NULL UNIQUE,
             password_hash {text} NOT NULL,
             superuser BIGINT NOT NULL DEFAULT 0,
             created BIGINT NOT NULL
         )",
-    ),
-    Stmt::Table(
-        "CREATE TABLE rowport_grants (
+        ),
+        Stmt::Table(
+            "CREATE TABLE rowport_grants (
             user_id BIGINT NOT NULL,
             resource {key} NOT NULL,
             permission {short} NOT NULL,
             PRIMARY KEY (user_id, resource, permission)
         )",
-    ),
-    Stmt::Table(
-        "CREATE TABLE rowport_sessions (
+        ),
+        Stmt::Table(
+            "CREATE TABLE rowport_sessions (
             id_hash {key} NOT NULL PRIMARY KEY,
             user_id BIGINT NOT NULL,
             csrf_token {key} NOT NULL,
             created BIGINT NOT NULL,
             expires BIGINT NOT NULL
         )",
-    ),
-    Stmt::Index("rowport_sessions_expires", "rowport_sessions", "expires"),
-    Stmt::Index("rowport_sessions_user", "rowport_sessions", "user_id"),
-    Stmt::Table(
-        "CREATE TABLE rowport_login_failures (
+        ),
+        Stmt::Index("rowport_sessions_expires", "rowport_sessions", "expires"),
+        Stmt::Index("rowport_sessions_user", "rowport_sessions", "user_id"),
+        Stmt::Table(
+            "CREATE TABLE rowport_login_failures (
             id {pk},
             kind {short} NOT NULL,
             subject {key} NOT NULL,
             at BIGINT NOT NULL
         )",
-    ),
-    Stmt::Index(
-        "rowport_login_failures_subject",
-        "rowport_login_failures",
-        "kind, subject, at",
-    ),
-    Stmt::Index("rowport_login_failures_at", "rowport_login_failures", "at"),
-    Stmt::Table(
-        "CREATE TABLE rowport_uploads (
+        ),
+        Stmt::Index(
+            "rowport_login_failures_subject",
+            "rowport_login_failures",
+            "kind, subject, at",
+        ),
+        Stmt::Index("rowport_login_failures_at", "rowport_login_failures", "at"),
+        Stmt::Table(
+            "CREATE TABLE rowport_uploads (
             token {key} NOT NULL PRIMARY KEY,
             resource {key} NOT NULL,
             file_name {text} NOT NULL,
@@ -71,24 +76,24 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             created BIGINT NOT NULL,
             expires BIGINT NOT NULL
         )",
-    ),
-    Stmt::Index("rowport_uploads_expires", "rowport_uploads", "expires"),
-    Stmt::Table(
-        "CREATE TABLE rowport_upload_chunks (
+        ),
+        Stmt::Index("rowport_uploads_expires", "rowport_uploads", "expires"),
+        Stmt::Table(
+            "CREATE TABLE rowport_upload_chunks (
             token {key} NOT NULL,
             n BIGINT NOT NULL,
             data {blob} NOT NULL,
             created BIGINT NOT NULL,
             PRIMARY KEY (token, n)
         )",
-    ),
-    Stmt::Index(
-        "rowport_upload_chunks_created",
-        "rowport_upload_chunks",
-        "created",
-    ),
-    Stmt::Table(
-        "CREATE TABLE rowport_previews (
+        ),
+        Stmt::Index(
+            "rowport_upload_chunks_created",
+            "rowport_upload_chunks",
+            "created",
+        ),
+        Stmt::Table(
+            "CREATE TABLE rowport_previews (
             token {key} NOT NULL PRIMARY KEY,
             rows_new BIGINT NOT NULL DEFAULT 0,
             rows_update BIGINT NOT NULL DEFAULT 0,
@@ -101,10 +106,10 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             created BIGINT NOT NULL,
             expires BIGINT NOT NULL
         )",
-    ),
-    Stmt::Index("rowport_previews_expires", "rowport_previews", "expires"),
-    Stmt::Table(
-        "CREATE TABLE rowport_preview_rows (
+        ),
+        Stmt::Index("rowport_previews_expires", "rowport_previews", "expires"),
+        Stmt::Table(
+            "CREATE TABLE rowport_preview_rows (
             token {key} NOT NULL,
             seq BIGINT NOT NULL,
             outcome {short} NOT NULL,
@@ -115,14 +120,14 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             errors {text} NOT NULL,
             PRIMARY KEY (token, seq)
         )",
-    ),
-    Stmt::Index(
-        "rowport_preview_rows_outcome",
-        "rowport_preview_rows",
-        "token, outcome, oseq",
-    ),
-    Stmt::Table(
-        "CREATE TABLE rowport_mappings (
+        ),
+        Stmt::Index(
+            "rowport_preview_rows_outcome",
+            "rowport_preview_rows",
+            "token, outcome, oseq",
+        ),
+        Stmt::Table(
+            "CREATE TABLE rowport_mappings (
             resource {key} NOT NULL,
             position BIGINT NOT NULL,
             file_column {text} NOT NULL,
@@ -130,9 +135,9 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             updated BIGINT NOT NULL,
             PRIMARY KEY (resource, position)
         )",
-    ),
-    Stmt::Table(
-        "CREATE TABLE rowport_jobs (
+        ),
+        Stmt::Table(
+            "CREATE TABLE rowport_jobs (
             id {key} NOT NULL PRIMARY KEY,
             resource {key} NOT NULL,
             user_name {key} NOT NULL,
@@ -148,9 +153,15 @@ const MIGRATIONS: &[&[Stmt]] = &[&[
             updated BIGINT NOT NULL,
             finished BIGINT
         )",
-    ),
-    Stmt::Index("rowport_jobs_resource", "rowport_jobs", "resource, created"),
-]];
+        ),
+        Stmt::Index("rowport_jobs_resource", "rowport_jobs", "resource, created"),
+    ],
+    &[
+        // Version 2: the file's values of a preview's invalid and error rows (a JSON list of
+        // [header, value] pairs), for `import_error_display = ["row"]`; NULL for other rows.
+        Stmt::Column("rowport_preview_rows", "row_values", "{text}"),
+    ],
+];
 
 /// The newest schema version this build knows.
 pub(crate) const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -161,7 +172,9 @@ pub(crate) const VERSION_TABLE: &str = "rowport_state_version";
 /// An arbitrary constant: the PostgreSQL advisory lock of rowport's state migrations.
 const PG_LOCK: i64 = 0x726f_7770_6f72_7401;
 
-fn dialect(kind: Kind, sql: &str) -> String {
+/// `sql` with the type placeholders `{pk}`, `{key}`, `{short}`, `{text}` and `{blob}`
+/// replaced by the backend's types.
+fn types(kind: Kind, sql: &str) -> String {
     let (pk, key, short, text, blob) = match kind {
         Kind::Sqlite => (
             "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -179,19 +192,24 @@ fn dialect(kind: Kind, sql: &str) -> String {
             "LONGBLOB",
         ),
     };
-    // IF NOT EXISTS: MySQL commits DDL one statement at a time, so a migration that died
-    // half-way is re-run over the tables it made.
-    let mut sql = sql
-        .replacen(
-            "CREATE TABLE rowport_",
-            "CREATE TABLE IF NOT EXISTS rowport_",
-            1,
-        )
-        .replace("{pk}", pk)
+    sql.replace("{pk}", pk)
         .replace("{key}", key)
         .replace("{short}", short)
         .replace("{text}", text)
-        .replace("{blob}", blob);
+        .replace("{blob}", blob)
+}
+
+fn dialect(kind: Kind, sql: &str) -> String {
+    // IF NOT EXISTS: MySQL commits DDL one statement at a time, so a migration that died
+    // half-way is re-run over the tables it made.
+    let mut sql = types(
+        kind,
+        &sql.replacen(
+            "CREATE TABLE rowport_",
+            "CREATE TABLE IF NOT EXISTS rowport_",
+            1,
+        ),
+    );
     if kind == Kind::Mysql {
         sql.push_str(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
     }
@@ -260,6 +278,17 @@ pub(crate) fn migrate(db: &Db, now: i64) -> Result<Vec<u32>, StateError> {
     }
 }
 
+/// Whether `table` has `column` already.
+fn has_column(conn: &mut dyn Conn, table: &str, column: &str) -> Result<bool, StateError> {
+    let sql = match conn.kind() {
+        Kind::Sqlite => "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?",
+        // The connection's search path is the state schema.
+        Kind::Postgres => "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?",
+        Kind::Mysql => "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+    };
+    Ok(conn.count(sql, &[P::T(table), P::T(column)])? > 0)
+}
+
 fn apply(conn: &mut dyn Conn, now: i64) -> Result<Vec<u32>, StateError> {
     let current = version(conn)?;
     if current > LATEST {
@@ -275,6 +304,12 @@ fn apply(conn: &mut dyn Conn, now: i64) -> Result<Vec<u32>, StateError> {
                 Stmt::Table(sql) => conn.batch(&dialect(conn.kind(), sql))?,
                 Stmt::Index(name, table, columns) => {
                     conn.batch(&format!("CREATE INDEX {name} ON {table} ({columns})"))?
+                }
+                Stmt::Column(table, column, kind) => {
+                    if !has_column(conn, table, column)? {
+                        let kind = types(conn.kind(), kind);
+                        conn.batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?
+                    }
                 }
             }
         }

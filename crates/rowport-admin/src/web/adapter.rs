@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rowport::config::Config;
 use rowport::result::RowResult;
 use rowport::{RowError, RowOutcome, RowSink};
+use rowport_formats::Cell;
 
 use super::port::{
     AdminState, JobInfo, NewUploadInfo, Perms, PortError, PreviewRow, PreviewSink, PreviewSummary,
@@ -99,6 +100,14 @@ struct Sink<'a>(crate::state::PreviewSink<'a>);
 impl RowSink for Sink<'_> {
     fn row(&mut self, row: &RowResult, errors: &[RowError]) {
         self.0.row(row, errors);
+    }
+
+    fn wants_failed_rows(&self) -> bool {
+        self.0.wants_failed_rows()
+    }
+
+    fn failed_row(&mut self, number: u64, cells: &[Cell], errors: &[RowError]) {
+        self.0.failed_row(number, cells, errors);
     }
 }
 
@@ -215,10 +224,16 @@ impl AdminState for StateAdapter {
         absent(self.store.remove_upload(token)).map(|_| ())
     }
 
-    fn preview_sink<'a>(&'a self, token: &str) -> Result<Box<dyn PreviewSink + 'a>, PortError> {
-        Ok(Box::new(Sink(
-            self.store.preview_sink(token).map_err(port)?,
-        )))
+    fn preview_sink<'a>(
+        &'a self,
+        token: &str,
+        file_headers: Option<Vec<String>>,
+    ) -> Result<Box<dyn PreviewSink + 'a>, PortError> {
+        let sink = self.store.preview_sink(token).map_err(port)?;
+        Ok(Box::new(Sink(match file_headers {
+            Some(headers) => sink.keep_file_values(headers),
+            None => sink,
+        })))
     }
 
     fn preview_rows(

@@ -175,8 +175,14 @@ pub trait AdminState: Send + Sync + 'static {
     fn open_upload(&self, token: &str) -> Result<Option<Box<dyn Read + Send>>, PortError>;
     /// Removes an upload and its preview rows.
     fn remove_upload(&self, token: &str) -> Result<(), PortError>;
-    /// A sink storing the dry run's rows of upload `token` (replacing earlier ones).
-    fn preview_sink<'a>(&'a self, token: &str) -> Result<Box<dyn PreviewSink + 'a>, PortError>;
+    /// A sink storing the dry run's rows of upload `token` (replacing earlier ones). With
+    /// `file_headers` (the file's headers, in order) it also keeps the file's values of the
+    /// invalid and error rows, returned in their `RowResult::row_values`.
+    fn preview_sink<'a>(
+        &'a self,
+        token: &str,
+        file_headers: Option<Vec<String>>,
+    ) -> Result<Box<dyn PreviewSink + 'a>, PortError>;
     /// Stored preview rows `offset..offset + limit` of upload `token` (of one outcome, or
     /// all), and how many rows match in all.
     fn preview_rows(

@@ -1160,6 +1160,30 @@ fn open_counted_reader<'a>(
     mapping: Option<&BTreeMap<String, String>>,
     counter: Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
+    Ok(renamed(
+        open_file_reader(admin, token, meta, counter)?,
+        mapping,
+    ))
+}
+
+/// The reader with its headers renamed by the column mapping, if any.
+fn renamed<'a>(
+    reader: Box<dyn rowport_formats::RowReader + 'a>,
+    mapping: Option<&BTreeMap<String, String>>,
+) -> Box<dyn rowport_formats::RowReader + 'a> {
+    match mapping {
+        Some(m) => Box::new(Renamed::new(reader, m)),
+        None => reader,
+    }
+}
+
+/// The upload as the file has it (headers not mapped).
+fn open_file_reader<'a>(
+    admin: &Admin,
+    token: &str,
+    meta: &UploadMeta,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
     let bytes: Box<dyn Read + Send> = admin
         .state
         .open_upload(token)
@@ -1180,12 +1204,7 @@ fn open_counted_reader<'a>(
             .apply(rowport_formats::Limits::default()),
         ..ReadOptions::default()
     };
-    let reader =
-        open_reader(format, bytes, &meta.file_name, &options).map_err(|e| e.to_string())?;
-    Ok(match mapping {
-        Some(m) => Box::new(Renamed::new(reader, m)),
-        None => reader,
-    })
+    open_reader(format, bytes, &meta.file_name, &options).map_err(|e| e.to_string())
 }
 
 fn read_headers(admin: &Admin, token: &str, meta: &UploadMeta) -> Result<Vec<String>, String> {
@@ -1347,7 +1366,11 @@ async fn run_preview(
     let ctx = context_for(current, &meta, &extra, true);
     let done = blocking(move || {
         let mut loaded = load(&a, &m.resource)?;
-        let mut reader = open_upload_reader(&a, &t, &m, mapping.as_ref())?;
+        let file = open_file_reader(&a, &t, &m, Arc::default())?;
+        // Failed rows are shown as the file has them, under the file's own headers (not
+        // the mapped ones); only when the settings ask, so the stored preview stays small.
+        let file_headers = a.settings.error_row.then(|| file.headers().to_vec());
+        let mut reader = renamed(file, mapping.as_ref());
         let columns: Vec<String> = {
             let headers = reader.headers();
             import_columns(&loaded.resource)
@@ -1355,7 +1378,7 @@ async fn run_preview(
                 .filter(|c| headers.contains(c))
                 .collect()
         };
-        let mut sink = a.state.preview_sink(&t).map_err(|e| e.0)?;
+        let mut sink = a.state.preview_sink(&t, file_headers).map_err(|e| e.0)?;
         let options = ImportOptions {
             dry_run: true,
             context: ctx,
@@ -1410,6 +1433,9 @@ struct RowView {
     key: String,
     cells: Vec<CellView>,
     errors: Vec<String>,
+    /// A failed row's values as the file had it, `(header, value)` in file order, when
+    /// `import_error_display` lists `"row"`.
+    file_values: Vec<(String, String)>,
 }
 
 fn outcome_name(o: RowOutcome) -> &'static str {
@@ -1435,7 +1461,12 @@ fn outcome_of(name: &str) -> Option<RowOutcome> {
     })
 }
 
-fn row_view(columns: &[String], row: &RowResult, errors: &[RowError]) -> RowView {
+fn row_view(
+    columns: &[String],
+    row: &RowResult,
+    errors: &[RowError],
+    show_file_values: bool,
+) -> RowView {
     let cells = columns
         .iter()
         .map(|c| {
@@ -1476,6 +1507,10 @@ fn row_view(columns: &[String], row: &RowResult, errors: &[RowError]) -> RowView
                 None => e.message.clone(),
             })
             .collect(),
+        file_values: match (&row.row_values, show_file_values) {
+            (Some(values), true) => values.clone(),
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -1514,7 +1549,7 @@ pub(crate) async fn preview(
     let pages = matching.div_ceil(size as u64).max(1);
     let rows: Vec<RowView> = rows
         .iter()
-        .map(|(r, e)| row_view(&summary.columns, r, e))
+        .map(|(r, e)| row_view(&summary.columns, r, e, admin.settings.error_row))
         .collect();
     let [new, update, skip, delete, invalid, error] = summary.totals;
     let show_name = show.map(outcome_name).unwrap_or("");
