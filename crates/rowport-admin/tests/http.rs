@@ -529,10 +529,10 @@ async fn the_preview_shows_a_failed_rows_file_values_only_when_configured() {
 }
 
 #[tokio::test]
-async fn the_previews_file_values_keep_the_files_own_headers_when_mapped() {
+async fn file_values_keep_the_files_own_headers_when_mapped_in_the_preview_and_the_result() {
     let site = Site::with(r#"import_error_display = ["row"]"#, |a| a);
     let root = site.login("root").await;
-    let file = "ISBN,Title,Cost\n9780000000001,Dune,cheap\n";
+    let file = "ISBN,Title,Cost,Note\n9780000000001,Dune,cheap,first edition\n";
     let page = site
         .upload("/r/book/import", &root, &[], "renamed.csv", file.as_bytes())
         .await;
@@ -541,7 +541,12 @@ async fn the_previews_file_values_keep_the_files_own_headers_when_mapped() {
         .post(
             &map,
             &root,
-            &[("map0", "isbn"), ("map1", "name"), ("map2", "price")],
+            &[
+                ("map0", "isbn"),
+                ("map1", "name"),
+                ("map2", "price"),
+                ("map3", ""),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
@@ -553,7 +558,23 @@ async fn the_previews_file_values_keep_the_files_own_headers_when_mapped() {
     );
     assert!(preview.has(r#"<dd data-file-column="ISBN">9780000000001</dd>"#));
     assert!(preview.has(r#"<dd data-file-column="Cost">cheap</dd>"#));
+    assert!(preview.has(r#"<dd data-file-column="Note">first edition</dd>"#));
     assert!(!preview.has(r#"data-file-column="price""#));
+
+    // Confirmed, the result page lists the row under the same headers, the ignored
+    // column included under its own name.
+    let result = site
+        .post(&done.location().replace("/preview", "/confirm"), &root, &[])
+        .await;
+    assert!(result.has(r#"data-committed="false""#), "{}", result.text);
+    assert!(
+        result.has(r#"<td data-column="Cost">cheap</td>"#),
+        "{}",
+        result.text
+    );
+    assert!(result.has(r#"<td data-column="Note">first edition</td>"#));
+    assert!(!result.has("ignored"), "{}", result.text);
+    assert!(!result.has(r#"data-column="price""#));
 }
 
 #[tokio::test]
@@ -650,7 +671,12 @@ async fn renamed_headers_are_mapped_and_the_mapping_is_remembered() {
         .post(
             &map,
             &root,
-            &[("map0", "isbn"), ("map1", "name"), ("map2", "price")],
+            &[
+                ("map0", "isbn"),
+                ("map1", "name"),
+                ("map2", "price"),
+                ("map3", ""),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);

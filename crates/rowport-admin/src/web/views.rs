@@ -13,7 +13,7 @@ use minijinja::context;
 use rowport::export::ExportOptions;
 use rowport::result::RowResult;
 use rowport::store::TableSchema;
-use rowport::{Context, ImportOptions, Resource, RowError, RowOutcome, RowSink, Store};
+use rowport::{Cell, Context, ImportOptions, Resource, RowError, RowOutcome, RowSink, Store};
 use rowport_formats::{open_reader, open_writer, Format, ReadOptions, WriteOptions};
 use serde::{Deserialize, Serialize};
 
@@ -1149,19 +1149,8 @@ fn open_upload_reader<'a>(
     meta: &UploadMeta,
     mapping: Option<&BTreeMap<String, String>>,
 ) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
-    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    open_counted_reader(admin, token, meta, mapping, counter)
-}
-
-fn open_counted_reader<'a>(
-    admin: &Admin,
-    token: &str,
-    meta: &UploadMeta,
-    mapping: Option<&BTreeMap<String, String>>,
-    counter: Arc<std::sync::atomic::AtomicU64>,
-) -> Result<Box<dyn rowport_formats::RowReader + 'a>, String> {
     Ok(renamed(
-        open_file_reader(admin, token, meta, counter)?,
+        open_file_reader(admin, token, meta, Arc::default())?,
         mapping,
     ))
 }
@@ -1605,28 +1594,45 @@ pub struct FailedRow {
 }
 
 /// Counts rows as the engine decides them and reports progress now and then: rows done,
-/// and bytes of the upload read so far. Keeps the values of failed rows when the engine
-/// stores them.
+/// and bytes of the upload read so far. With `file_headers` (when `import_error_display`
+/// lists `"row"`), keeps the first 1,000 failed rows as the file has them, under the
+/// file's own headers, as the preview does.
 struct Progress<'a> {
     rows: u64,
+    file_headers: Option<Vec<String>>,
     failed_rows: Vec<FailedRow>,
     bytes: Arc<std::sync::atomic::AtomicU64>,
     report: &'a mut dyn FnMut(u64, u64),
 }
 
 impl RowSink for Progress<'_> {
-    fn row(&mut self, row: &RowResult, _errors: &[RowError]) {
-        self.rows += 1;
-        if matches!(row.outcome, RowOutcome::Invalid | RowOutcome::Error)
-            && self.failed_rows.len() < 1000
-        {
-            if let Some(values) = &row.row_values {
-                self.failed_rows.push(FailedRow {
-                    row: row.row,
-                    values: values.clone(),
-                });
-            }
+    fn wants_failed_rows(&self) -> bool {
+        self.file_headers.is_some()
+    }
+
+    fn failed_row(&mut self, number: u64, cells: &[Cell], _errors: &[RowError]) {
+        let Some(headers) = &self.file_headers else {
+            return;
+        };
+        if self.failed_rows.len() < 1000 {
+            self.failed_rows.push(FailedRow {
+                row: number,
+                values: headers
+                    .iter()
+                    .zip(
+                        cells
+                            .iter()
+                            .map(|c| c.to_string())
+                            .chain(std::iter::repeat(String::new())),
+                    )
+                    .map(|(h, v)| (h.clone(), v))
+                    .collect(),
+            });
         }
+    }
+
+    fn row(&mut self, _row: &RowResult, _errors: &[RowError]) {
+        self.rows += 1;
         if self.rows % 500 == 0 {
             let bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
             (self.report)(self.rows, bytes);
@@ -1661,16 +1667,16 @@ fn import_now(
     let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut progress = Progress {
         rows: 0,
+        file_headers: None,
         failed_rows: Vec::new(),
         bytes: bytes.clone(),
         report,
     };
     let run = |progress: &mut Progress| -> Result<rowport::ImportResult, String> {
         let mut loaded = load(admin, &meta.resource)?;
-        // The result page shows failed rows as read from the file; the engine keeps them.
-        loaded.resource.options.store_row_values |= admin.settings.error_row;
-        let mut reader =
-            open_counted_reader(admin, token, meta, plan.mapping.as_ref(), bytes.clone())?;
+        let file = open_file_reader(admin, token, meta, bytes.clone())?;
+        progress.file_headers = admin.settings.error_row.then(|| file.headers().to_vec());
+        let mut reader = renamed(file, plan.mapping.as_ref());
         let options = ImportOptions {
             skip_invalid,
             max_errors: 1000,
