@@ -631,6 +631,7 @@ backend_tests! {
         );
         // Filtering on a key inside JSON is refused in one sentence.
         let run = sandbox.rowport(&["export", "csv", "book", "--where", "data__name=x"]);
+        assert_eq!(run.stdout, "", "a refused export writes nothing, not even its header");
         run.expect_code(2).stderr_has_line(
             "error: --where \"data__name=x\": \"data__name\" reads a key inside a JSON column, \
              and rowport cannot filter by keys inside JSON; filter by a column or a relation path, \

@@ -1161,7 +1161,8 @@ pub fn count(
         limit: None,
         ..options.clone()
     };
-    run(resource, store, &whole, &filters, &mut |_, _| Ok(()))
+    let plan = Plan::new(resource, store, &whole, &filters)?;
+    run(resource, store, &whole, plan, &mut |_, _| Ok(()))
 }
 
 /// Exports the rows of `resource`'s table that the options select to `writer`; returns
@@ -1176,8 +1177,12 @@ pub fn export(
     let mut writer = writer;
     resource.hooks.before_export(&options.context)?;
     let filters = all_filters(resource, options)?;
-    writer.write_header(&headers(resource, store, options)?)?;
-    let rows = run(resource, store, options, &filters, &mut |_, cells| {
+    // Everything that can be wrong with the fields, filters and order is found here,
+    // before the header: a refused export writes nothing.
+    let plan = Plan::new(resource, store, options, &filters)?;
+    let header: Vec<String> = plan.fields.iter().map(|f| f.column_name.clone()).collect();
+    writer.write_header(&header)?;
+    let rows = run(resource, store, options, plan, &mut |_, cells| {
         writer.write_row(cells).map_err(ExportError::Write)
     })?;
     writer.finish()?;
@@ -1201,7 +1206,8 @@ pub fn export_rows(
 ) -> Result<u64, ExportError> {
     resource.hooks.before_export(&options.context)?;
     let filters = all_filters(resource, options)?;
-    let rows = run(resource, store, options, &filters, sink)?;
+    let plan = Plan::new(resource, store, options, &filters)?;
+    let rows = run(resource, store, options, plan, sink)?;
     resource.hooks.after_export(rows, &options.context)?;
     Ok(rows)
 }
@@ -1210,10 +1216,9 @@ fn run(
     resource: &Resource,
     store: &mut dyn Store,
     options: &ExportOptions,
-    filters: &[Filter],
+    plan: Plan<'_>,
     sink: &mut ExportSink<'_>,
 ) -> Result<u64, ExportError> {
-    let plan = Plan::new(resource, store, options, filters)?;
     let mut env = minijinja::Environment::new();
     // A key one row's JSON lacks (`data.address.city` where `data` has no address) renders
     // as nothing, as a null does, rather than failing the export.
