@@ -9,9 +9,12 @@
 use mysql::prelude::Queryable;
 use rowport::config::Config;
 use rowport::store::{Fetch, StoreErrorKind};
-use rowport::{import, ImportOptions, Resource, Store, Value, ValueKind};
-use rowport_formats::{open_reader, Format, ReadOptions};
+use rowport::{ImportOptions, Resource, Store, Value, ValueKind};
+use rowport_formats::Format;
 use rowport_sql::MysqlStore;
+
+mod common;
+use common::{import_csv as run, import_csv_with as run_with, rows};
 
 const SCHEMA: &str = r#"
 CREATE TABLE author (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(100) NOT NULL UNIQUE, birthday date NULL) ENGINE=InnoDB;
@@ -145,33 +148,6 @@ impl Drop for TestDb {
             let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{}`", self.name));
         }
     }
-}
-
-fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
-    expected
-        .iter()
-        .map(|r| r.iter().map(|v| (*v).to_owned()).collect())
-        .collect()
-}
-
-fn run_with(
-    store: &mut MysqlStore,
-    resource: &Resource,
-    csv: &str,
-    options: &ImportOptions,
-) -> rowport::ImportResult {
-    let mut reader = open_reader(
-        Format::Csv,
-        Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
-        "books.csv",
-        &ReadOptions::default(),
-    )
-    .unwrap();
-    import(resource, store, reader.as_mut(), options).unwrap()
-}
-
-fn run(store: &mut MysqlStore, resource: &Resource, csv: &str) -> rowport::ImportResult {
-    run_with(store, resource, csv, &ImportOptions::default())
 }
 
 fn config(text: &str) -> Config {

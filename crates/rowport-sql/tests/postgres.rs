@@ -9,11 +9,13 @@
 
 use std::sync::Arc;
 
-use rowport::config::Config;
 use rowport::store::{Fetch, StoreErrorKind};
-use rowport::{export, import, ExportOptions, ImportOptions, Resource, Store, Value, ValueKind};
-use rowport_formats::{open_reader, open_writer, Format, ReadOptions, WriteOptions};
+use rowport::{export, ExportOptions, ImportOptions, Resource, Store, Value, ValueKind};
+use rowport_formats::{open_writer, Format, WriteOptions};
 use rowport_sql::{PgPool, PgStore};
+
+mod common;
+use common::{import_csv as run, import_csv_with as run_with, resource, rows};
 use rowport_testkit::{Backend, ServerDatabase as TestDatabase};
 
 const SCHEMA: &str = r#"
@@ -37,40 +39,6 @@ fn database(schema: &str) -> (TestDatabase, PgStore) {
     db.execute(schema);
     let store = PgStore::connect(&db.url()).expect("connect to the test database");
     (db, store)
-}
-
-fn run_with(
-    store: &mut PgStore,
-    resource: &Resource,
-    csv: &str,
-    options: &ImportOptions,
-) -> rowport::ImportResult {
-    let mut reader = open_reader(
-        Format::Csv,
-        Box::new(csv.as_bytes()),
-        "books.csv",
-        &ReadOptions::default(),
-    )
-    .unwrap();
-    import(resource, store, reader.as_mut(), options).unwrap()
-}
-
-fn run(store: &mut PgStore, resource: &Resource, csv: &str) -> rowport::ImportResult {
-    run_with(store, resource, csv, &ImportOptions::default())
-}
-
-fn resource(store: &mut PgStore, toml: &str, name: &str) -> Resource {
-    Config::parse(toml, "rowport.toml".as_ref())
-        .unwrap()
-        .resource(name, store)
-        .unwrap()
-}
-
-fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
-    expected
-        .iter()
-        .map(|row| row.iter().map(|v| (*v).to_owned()).collect())
-        .collect()
 }
 
 fn export_csv(store: &mut PgStore, resource: &Resource) -> String {

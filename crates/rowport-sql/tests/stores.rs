@@ -4,11 +4,12 @@
 //! Each server's own types, keys and errors are in `postgres.rs`, `mysql.rs` and
 //! `sqlite.rs`.
 
-use rowport::config::Config;
 use rowport::store::{Fetch, StoreErrorKind};
-use rowport::{import, ImportOptions, Resource, Store, Value, ValueKind};
-use rowport_formats::{open_reader, Format, ReadOptions};
+use rowport::{Resource, Store, Value, ValueKind};
 use rowport_testkit::{backend_tests, Backend, TestDatabase};
+
+mod common;
+use common::{import_csv, resource, rows};
 
 /// The books schema, in `Backend::dialect`'s placeholders plus `{instant}` (a date-time
 /// column: with a time zone on PostgreSQL) and `{fk}` (MySQL reads only a table-level
@@ -53,40 +54,6 @@ fn database(backend: Backend, schema: &str) -> (TestDatabase, Box<dyn Store>) {
     );
     let store = rowport_sql::connect(&db.url(), false).expect("connect to the test database");
     (db, store)
-}
-
-fn import_csv_with(
-    store: &mut dyn Store,
-    resource: &Resource,
-    csv: &str,
-    options: &ImportOptions,
-) -> rowport::ImportResult {
-    let mut reader = open_reader(
-        Format::Csv,
-        Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
-        "books.csv",
-        &ReadOptions::default(),
-    )
-    .unwrap();
-    import(resource, store, reader.as_mut(), options).unwrap()
-}
-
-fn import_csv(store: &mut dyn Store, resource: &Resource, csv: &str) -> rowport::ImportResult {
-    import_csv_with(store, resource, csv, &ImportOptions::default())
-}
-
-fn resource(store: &mut dyn Store, toml: &str, name: &str) -> Resource {
-    Config::parse(toml, "rowport.toml".as_ref())
-        .unwrap()
-        .resource(name, store)
-        .unwrap()
-}
-
-fn rows(expected: &[&[&str]]) -> Vec<Vec<String>> {
-    expected
-        .iter()
-        .map(|row| row.iter().map(|v| (*v).to_owned()).collect())
-        .collect()
 }
 
 backend_tests! {
